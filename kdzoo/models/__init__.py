@@ -1,0 +1,11 @@
+"""Models: a Keras 3 BERT that exposes its internals, and Tang et al.'s BiLSTM students.
+
+- :class:`BertModel` / :class:`BertConfig` and the presets (:func:`presets`);
+- :func:`from_hf` / :func:`to_hf` to convert Hugging Face BERT checkpoints;
+- :class:`BiLSTMClassifier` / :class:`BiLSTMConfig`, single-sentence and siamese.
+"""
+
+from kdzoo.models.bert import PRESETS, BertConfig, BertModel, presets
+from kdzoo.models.huggingface import from_hf, to_hf
+
+__all__ = ["PRESETS", "BertConfig", "BertModel", "from_hf", "presets", "to_hf"]

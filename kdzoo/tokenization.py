@@ -1,0 +1,211 @@
+"""Tokenisation for BERT models (WordPiece) and for the BiLSTM students (words).
+
+- :func:`load_tokenizer` loads a Hugging Face tokenizer from a local directory or,
+  when online, the hub (failing fast offline).
+- :func:`train_wordpiece` trains a WordPiece vocabulary on your own texts (the
+  embedded offline tasks use it) and returns a Hugging Face ``BertTokenizerFast``
+  that saves with ``save_pretrained`` and loads with ``AutoTokenizer``.
+- :func:`encode` turns texts into the ``token_ids`` / ``segment_ids`` /
+  ``padding_mask`` dict that :class:`kdzoo.models.BertModel` takes.
+- :class:`WordVocab` is the word-level vocabulary of the BiLSTM students.
+
+Note for transformers 5: ``BertTokenizerFast(vocab_file=...)`` silently ignores the
+file and builds a 5-token vocabulary. kdzoo passes ``vocab=`` instead.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from kdzoo.hub import resolve_pretrained
+
+__all__ = [
+    "WordVocab",
+    "basic_tokenize",
+    "check_tokenizer",
+    "encode",
+    "load_tokenizer",
+    "train_wordpiece",
+]
+
+SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
+
+
+def load_tokenizer(name_or_path: str | os.PathLike):
+    """Load a Hugging Face tokenizer from a directory or (online) a hub name."""
+    from transformers import AutoTokenizer
+
+    directory = resolve_pretrained(
+        name_or_path,
+        allow_patterns=["*.json", "*.txt", "*.model"],
+        what="tokenizer",
+    )
+    return AutoTokenizer.from_pretrained(str(directory))
+
+
+def train_wordpiece(
+    texts: Iterable[str],
+    vocab_size: int = 4096,
+    *,
+    lowercase: bool = True,
+    min_frequency: int = 1,
+):
+    """Train a WordPiece vocabulary and wrap it as a Hugging Face fast tokenizer.
+
+    Args:
+        texts: the training corpus, one text per item.
+        vocab_size: the largest vocabulary to learn (special tokens included).
+        lowercase: lowercase and strip accents, as ``bert-base-uncased`` does.
+        min_frequency: drop merges seen fewer times than this.
+
+    Returns:
+        A ``transformers.BertTokenizerFast`` with ``[PAD]`` at id 0, ready for
+        ``save_pretrained`` / ``AutoTokenizer.from_pretrained``.
+    """
+    from tokenizers import BertWordPieceTokenizer
+    from transformers import BertTokenizerFast
+
+    trainer = BertWordPieceTokenizer(lowercase=lowercase, strip_accents=lowercase or None)
+    trainer.train_from_iterator(
+        texts, vocab_size=vocab_size, min_frequency=min_frequency,
+        special_tokens=list(SPECIAL_TOKENS), show_progress=False,
+    )
+    return BertTokenizerFast(vocab=trainer.get_vocab(), do_lower_case=lowercase)
+
+
+def check_tokenizer(tokenizer, config) -> None:
+    """Raise if ``tokenizer`` produces ids that the model's embedding cannot hold."""
+    n = len(tokenizer)
+    if n != config.vocab_size:
+        raise ValueError(
+            f"the tokenizer has {n} tokens but the model's vocab_size is "
+            f"{config.vocab_size}; ids would index the wrong embedding rows. Build the "
+            f"model with vocab_size=len(tokenizer) ({n}), or load the tokenizer that was "
+            "saved with this model."
+        )
+
+
+def encode(
+    tokenizer,
+    texts: Sequence[str],
+    texts_pair: Sequence[str] | None = None,
+    *,
+    max_length: int = 128,
+    padding: str = "max_length",
+    config=None,
+) -> dict[str, np.ndarray]:
+    """Tokenise single sentences or sentence pairs into kdzoo's input dict.
+
+    Args:
+        tokenizer: a Hugging Face tokenizer.
+        texts: first sentences, [B].
+        texts_pair: second sentences, [B], for pair tasks.
+        max_length: truncate to and (with ``padding="max_length"``) pad to this length.
+            TinyBERT's attention loss and LAD's [S, D] LayerNorm assume a fixed length.
+        padding: ``"max_length"`` or ``"longest"`` (pad to the longest in the batch).
+        config: a model config whose vocabulary size is checked against the tokenizer.
+
+    Returns:
+        ``{"token_ids", "segment_ids", "padding_mask"}``, int32 arrays of shape [B, L].
+    """
+    if config is not None:
+        check_tokenizer(tokenizer, config)
+    texts = list(texts)
+    if texts_pair is not None:
+        texts_pair = list(texts_pair)
+        if len(texts_pair) != len(texts):
+            raise ValueError(
+                f"texts has {len(texts)} items but texts_pair has {len(texts_pair)}."
+            )
+    enc = tokenizer(
+        texts, texts_pair, max_length=max_length, truncation=True, padding=padding,
+        return_token_type_ids=True, return_attention_mask=True,
+    )
+    return {
+        "token_ids": np.asarray(enc["input_ids"], dtype=np.int32),
+        "segment_ids": np.asarray(enc["token_type_ids"], dtype=np.int32),
+        "padding_mask": np.asarray(enc["attention_mask"], dtype=np.int32),
+    }
+
+
+# --------------------------------------------------------------------------- words
+
+
+def basic_tokenize(text: str, lowercase: bool = True) -> list[str]:
+    """Split ``text`` into words and punctuation, the way BERT's basic tokenizer does."""
+    from tokenizers import normalizers, pre_tokenizers
+
+    if lowercase:
+        text = normalizers.BertNormalizer(lowercase=True).normalize_str(text)
+    return [w for w, _ in pre_tokenizers.BertPreTokenizer().pre_tokenize_str(text)]
+
+
+class WordVocab:
+    """A word-level vocabulary for the BiLSTM students.
+
+    Id 0 is ``<pad>`` and id 1 is ``<unk>``; words are lowercased and split as by
+    :func:`basic_tokenize`. Build one with :meth:`build` (or
+    :meth:`from_keyed_vectors` to cover a word2vec / GloVe file), save it as JSON.
+    """
+
+    PAD, UNK = "<pad>", "<unk>"
+
+    def __init__(self, words: Sequence[str], lowercase: bool = True):
+        words = list(words)
+        if words[:2] != [self.PAD, self.UNK]:
+            words = [self.PAD, self.UNK, *(w for w in words if w not in (self.PAD, self.UNK))]
+        if len(set(words)) != len(words):
+            raise ValueError("WordVocab words must be unique.")
+        self.itos = words
+        self.stoi = {w: i for i, w in enumerate(words)}
+        self.lowercase = lowercase
+
+    def __len__(self) -> int:
+        return len(self.itos)
+
+    @classmethod
+    def build(
+        cls,
+        texts: Iterable[str],
+        *,
+        min_freq: int = 1,
+        max_size: int | None = None,
+        lowercase: bool = True,
+    ) -> WordVocab:
+        """Count words in ``texts``; keep those seen ``min_freq`` times, most frequent first."""
+        counts = Counter(w for t in texts for w in basic_tokenize(t, lowercase))
+        ranked = sorted((w for w, c in counts.items() if c >= min_freq),
+                        key=lambda w: (-counts[w], w))
+        if max_size is not None:
+            ranked = ranked[: max(0, max_size - 2)]
+        return cls(ranked, lowercase=lowercase)
+
+    @classmethod
+    def from_keyed_vectors(cls, kv, texts: Iterable[str] | None = None, **build_kwargs) -> WordVocab:
+        """Vocabulary of ``texts`` (if given) extended with every word in gensim ``kv``."""
+        base = cls.build(texts, **build_kwargs).itos[2:] if texts is not None else []
+        seen = set(base)
+        return cls(base + [w for w in kv.index_to_key if w not in seen])
+
+    def encode(self, texts: Sequence[str], max_length: int = 64) -> dict[str, np.ndarray]:
+        """Return ``{"token_ids", "padding_mask"}`` [B, max_length], right-padded."""
+        ids = np.zeros((len(texts), max_length), np.int32)
+        for row, text in enumerate(texts):
+            toks = basic_tokenize(text, self.lowercase)[:max_length]
+            ids[row, : len(toks)] = [self.stoi.get(w, 1) for w in toks]
+        return {"token_ids": ids, "padding_mask": (ids != 0).astype(np.int32)}
+
+    def save(self, path: str | os.PathLike) -> None:
+        Path(path).write_text(json.dumps({"lowercase": self.lowercase, "words": self.itos}))
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> WordVocab:
+        d: dict[str, Any] = json.loads(Path(path).read_text())
+        return cls(d["words"], lowercase=d["lowercase"])
