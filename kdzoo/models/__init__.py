@@ -6,6 +6,18 @@
 """
 
 from kdzoo.models.bert import PRESETS, BertConfig, BertModel, presets
+from kdzoo.models.bilstm import BILSTM_PRESETS, BiLSTMClassifier, BiLSTMConfig, embedding_matrix
 from kdzoo.models.huggingface import from_hf, to_hf
 
-__all__ = ["PRESETS", "BertConfig", "BertModel", "from_hf", "presets", "to_hf"]
+__all__ = [
+    "BILSTM_PRESETS",
+    "PRESETS",
+    "BertConfig",
+    "BertModel",
+    "BiLSTMClassifier",
+    "BiLSTMConfig",
+    "embedding_matrix",
+    "from_hf",
+    "presets",
+    "to_hf",
+]
