@@ -112,10 +112,8 @@ def resolve_pretrained(
     from huggingface_hub import snapshot_download
 
     try:  # a cached copy works offline
-        return Path(
-            snapshot_download(name, allow_patterns=allow_patterns, local_files_only=True)
-        )
-    except Exception:  # noqa: BLE001 - any cache miss falls through to the network
+        return Path(snapshot_download(name, allow_patterns=allow_patterns, local_files_only=True))
+    except Exception:
         pass
     if hub_is_offline():
         raise HubUnavailableError(_offline_message(name, what))

@@ -74,8 +74,11 @@ def train_wordpiece(
 
     trainer = BertWordPieceTokenizer(lowercase=lowercase, strip_accents=lowercase or None)
     trainer.train_from_iterator(
-        texts, vocab_size=vocab_size, min_frequency=min_frequency,
-        special_tokens=list(SPECIAL_TOKENS), show_progress=False,
+        texts,
+        vocab_size=vocab_size,
+        min_frequency=min_frequency,
+        special_tokens=list(SPECIAL_TOKENS),
+        show_progress=False,
     )
     return BertTokenizerFast(vocab=trainer.get_vocab(), do_lower_case=lowercase)
 
@@ -121,12 +124,15 @@ def encode(
     if texts_pair is not None:
         texts_pair = list(texts_pair)
         if len(texts_pair) != len(texts):
-            raise ValueError(
-                f"texts has {len(texts)} items but texts_pair has {len(texts_pair)}."
-            )
+            raise ValueError(f"texts has {len(texts)} items but texts_pair has {len(texts_pair)}.")
     enc = tokenizer(
-        texts, texts_pair, max_length=max_length, truncation=True, padding=padding,
-        return_token_type_ids=True, return_attention_mask=True,
+        texts,
+        texts_pair,
+        max_length=max_length,
+        truncation=True,
+        padding=padding,
+        return_token_type_ids=True,
+        return_attention_mask=True,
     )
     return {
         "token_ids": np.asarray(enc["input_ids"], dtype=np.int32),
@@ -181,14 +187,17 @@ class WordVocab:
     ) -> WordVocab:
         """Count words in ``texts``; keep those seen ``min_freq`` times, most frequent first."""
         counts = Counter(w for t in texts for w in basic_tokenize(t, lowercase))
-        ranked = sorted((w for w, c in counts.items() if c >= min_freq),
-                        key=lambda w: (-counts[w], w))
+        ranked = sorted(
+            (w for w, c in counts.items() if c >= min_freq), key=lambda w: (-counts[w], w)
+        )
         if max_size is not None:
             ranked = ranked[: max(0, max_size - 2)]
         return cls(ranked, lowercase=lowercase)
 
     @classmethod
-    def from_keyed_vectors(cls, kv, texts: Iterable[str] | None = None, **build_kwargs) -> WordVocab:
+    def from_keyed_vectors(
+        cls, kv, texts: Iterable[str] | None = None, **build_kwargs
+    ) -> WordVocab:
         """Vocabulary of ``texts`` (if given) extended with every word in gensim ``kv``."""
         base = cls.build(texts, **build_kwargs).itos[2:] if texts is not None else []
         seen = set(base)

@@ -54,8 +54,12 @@ def test_hidden_not_divisible_by_heads():
 
 def test_outputs_and_shapes():
     model = BertModel("micro-2l-32h", num_labels=3, mlm_head=True)
-    out = model(small_batch(), output_hidden_states=True, output_attention_scores=True,
-                output_attention_probs=True)
+    out = model(
+        small_batch(),
+        output_hidden_states=True,
+        output_attention_scores=True,
+        output_attention_probs=True,
+    )
     assert len(out["hidden_states"]) == 3
     assert all(tuple(h.shape) == (4, 10, 32) for h in out["hidden_states"])
     assert len(out["attention_scores"]) == len(out["attention_probs"]) == 2
@@ -72,18 +76,24 @@ def test_outputs_and_shapes():
 def test_hf_input_names_are_accepted():
     model = BertModel("micro-2l-32h", num_labels=2)
     b = small_batch()
-    hf_names = {"input_ids": b["token_ids"], "token_type_ids": b["segment_ids"],
-                "attention_mask": b["padding_mask"]}
+    hf_names = {
+        "input_ids": b["token_ids"],
+        "token_type_ids": b["segment_ids"],
+        "attention_mask": b["padding_mask"],
+    }
     np.testing.assert_allclose(to_numpy(model(b)["logits"]), to_numpy(model(hf_names)["logits"]))
 
 
 def test_padding_does_not_change_real_tokens():
     model = BertModel("micro-2l-32h", num_labels=2)
     short = {"token_ids": np.array([[2, 7, 9, 3]]), "padding_mask": np.ones((1, 4))}
-    long = {"token_ids": np.array([[2, 7, 9, 3, 0, 0, 0]]),
-            "padding_mask": np.array([[1, 1, 1, 1, 0, 0, 0]])}
-    np.testing.assert_allclose(to_numpy(model(short)["logits"]), to_numpy(model(long)["logits"]),
-                               atol=1e-5)
+    long = {
+        "token_ids": np.array([[2, 7, 9, 3, 0, 0, 0]]),
+        "padding_mask": np.array([[1, 1, 1, 1, 0, 0, 0]]),
+    }
+    np.testing.assert_allclose(
+        to_numpy(model(short)["logits"]), to_numpy(model(long)["logits"]), atol=1e-5
+    )
 
 
 def test_mlm_head_is_tied_to_token_embeddings():
@@ -103,11 +113,14 @@ def test_trains_with_fit_and_plain_loss():
     ids = rng.integers(5, 60, (64, 8)).astype(np.int32)
     y = (ids[:, 1] > 32).astype(np.int32)  # label = is the second token "high"?
     x = {"token_ids": ids, "padding_mask": np.ones_like(ids)}
-    model = BertModel("micro-2l-32h", num_labels=2, hidden_dropout_prob=0.0,
-                      attention_probs_dropout_prob=0.0)
-    model.compile(optimizer=keras.optimizers.Adam(3e-3),
-                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-                  metrics=["accuracy"])
+    model = BertModel(
+        "micro-2l-32h", num_labels=2, hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0
+    )
+    model.compile(
+        optimizer=keras.optimizers.Adam(3e-3),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=["accuracy"],
+    )
     hist = model.fit(x, y, batch_size=16, epochs=15, verbose=0)
     assert hist.history["loss"][-1] < 0.5 * hist.history["loss"][0]
     assert model.evaluate(x, y, verbose=0, return_dict=True)["accuracy"] > 0.9
@@ -126,8 +139,11 @@ def test_keras_save_and_load(tmp_path):
     model.save(path)
     loaded = keras.saving.load_model(path)  # safe_mode stays on
     assert isinstance(loaded, BertModel) and loaded.config == model.config
-    np.testing.assert_allclose(to_numpy(model(small_batch())["logits"]),
-                               to_numpy(loaded(small_batch())["logits"]), atol=1e-6)
+    np.testing.assert_allclose(
+        to_numpy(model(small_batch())["logits"]),
+        to_numpy(loaded(small_batch())["logits"]),
+        atol=1e-6,
+    )
 
 
 def test_dropout_only_in_training():

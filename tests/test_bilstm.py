@@ -46,12 +46,16 @@ def test_siamese_features():
     h1 = to_numpy(model.encode(x["token_ids"], x["padding_mask"]))
     h2 = to_numpy(model.encode(x["token_ids_b"], x["padding_mask_b"]))
     feats = to_numpy(model(x)["features"])
-    np.testing.assert_allclose(feats, np.concatenate([h1, h2, h1 * h2, np.abs(h1 - h2)], -1),
-                               atol=1e-6)
+    np.testing.assert_allclose(
+        feats, np.concatenate([h1, h2, h1 * h2, np.abs(h1 - h2)], -1), atol=1e-6
+    )
     code = BiLSTMClassifier(BiLSTMConfig(**SMALL, pair=True, features="code"))
     code.set_weights(model.get_weights())
-    np.testing.assert_allclose(to_numpy(code(x)["features"]),
-                               np.concatenate([h1, h2, np.abs(h1 - h2), h1 * h2], -1), atol=1e-6)
+    np.testing.assert_allclose(
+        to_numpy(code(x)["features"]),
+        np.concatenate([h1, h2, np.abs(h1 - h2), h1 * h2], -1),
+        atol=1e-6,
+    )
 
 
 def test_pair_model_needs_second_sentence():
@@ -75,21 +79,30 @@ def test_multichannel_embeddings_from_gensim():
     matrix = embedding_matrix(kv, vocab)
     np.testing.assert_allclose(matrix[vocab.stoi["cat"]], kv["cat"])
     assert not matrix[0].any()  # padding row
-    cfg = BiLSTMConfig(vocab_size=len(vocab), embedding_dim=8, hidden_size=4, fc_size=4,
-                       num_labels=2, embedding_mode="multichannel")
+    cfg = BiLSTMConfig(
+        vocab_size=len(vocab),
+        embedding_dim=8,
+        hidden_size=4,
+        fc_size=4,
+        num_labels=2,
+        embedding_mode="multichannel",
+    )
     model = BiLSTMClassifier(cfg, embeddings=matrix)
     static, trainable = model.embedding_channels
     assert not static.trainable and trainable.trainable
     assert model.count_params() == cfg.num_parameters()
-    assert (sum(np.prod(w.shape) for w in model.trainable_weights)
-            == cfg.num_parameters(trainable_only=True))
+    assert sum(np.prod(w.shape) for w in model.trainable_weights) == cfg.num_parameters(
+        trainable_only=True
+    )
     x = vocab.encode(texts * 4, max_length=5)
     y = np.array([0, 1, 1] * 4)
-    model.compile(optimizer=keras.optimizers.Adam(0.05),
-                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    model.compile(
+        optimizer=keras.optimizers.Adam(0.05),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+    )
     model.fit(x, y, epochs=3, verbose=0)
     np.testing.assert_allclose(to_numpy(static.embeddings), matrix)  # frozen copy unchanged
-    assert not np.allclose(to_numpy(trainable.embeddings), matrix)   # tuned copy moved
+    assert not np.allclose(to_numpy(trainable.embeddings), matrix)  # tuned copy moved
 
 
 def test_pretrained_modes_need_vectors():
@@ -97,7 +110,7 @@ def test_pretrained_modes_need_vectors():
         BiLSTMClassifier(BiLSTMConfig(**{**SMALL, "embedding_mode": "static"}))
     with pytest.raises(ValueError, match="unknown embedding_mode"):
         BiLSTMConfig(**{**SMALL, "embedding_mode": "frozen"})
-    with pytest.raises(ValueError, match="unknown BiLSTM preset 'tang-xl'.*tang-sst2"):
+    with pytest.raises(ValueError, match=r"unknown BiLSTM preset 'tang-xl'.*tang-sst2"):
         BiLSTMConfig.from_preset("tang-xl")
 
 
@@ -112,11 +125,16 @@ def test_learns_a_word_order_task():
         texts.append(" ".join([first, *words[:2], second]))
         labels.append(int(first == "not"))
     vocab = WordVocab.build(texts)
-    model = BiLSTMClassifier(BiLSTMConfig(vocab_size=len(vocab), embedding_dim=16,
-                                          hidden_size=16, fc_size=16, num_labels=2))
-    model.compile(optimizer=keras.optimizers.Adam(0.01),
-                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-                  metrics=["accuracy"])
+    model = BiLSTMClassifier(
+        BiLSTMConfig(
+            vocab_size=len(vocab), embedding_dim=16, hidden_size=16, fc_size=16, num_labels=2
+        )
+    )
+    model.compile(
+        optimizer=keras.optimizers.Adam(0.01),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=["accuracy"],
+    )
     x, y = vocab.encode(texts, max_length=8), np.array(labels)
     model.fit(x, y, batch_size=32, epochs=8, verbose=0)
     assert model.evaluate(x, y, verbose=0, return_dict=True)["accuracy"] > 0.95
@@ -125,14 +143,21 @@ def test_learns_a_word_order_task():
 def test_keras_save_and_load(tmp_path):
     kv = keyed_vectors(["a", "b", "c"])
     vocab = WordVocab(["a", "b", "c"])
-    cfg = BiLSTMConfig(vocab_size=len(vocab), embedding_dim=8, hidden_size=4, fc_size=4,
-                       pair=True, embedding_mode="multichannel")
+    cfg = BiLSTMConfig(
+        vocab_size=len(vocab),
+        embedding_dim=8,
+        hidden_size=4,
+        fc_size=4,
+        pair=True,
+        embedding_mode="multichannel",
+    )
     model = BiLSTMClassifier(cfg, embeddings=embedding_matrix(kv, vocab))
     model.save(tmp_path / "m.keras")
     loaded = keras.saving.load_model(tmp_path / "m.keras")
     x = pair_inputs([2, 3], [4, 2, 3])
-    np.testing.assert_allclose(to_numpy(model(x)["logits"]), to_numpy(loaded(x)["logits"]),
-                               atol=1e-6)
+    np.testing.assert_allclose(
+        to_numpy(model(x)["logits"]), to_numpy(loaded(x)["logits"]), atol=1e-6
+    )
 
 
 def test_presets_match_reference_configs():

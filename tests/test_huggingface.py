@@ -35,7 +35,9 @@ def hf_forward(model, batch):
 
 def kd_forward(model, batch):
     return model(
-        batch, output_hidden_states=True, output_attention_scores=True,
+        batch,
+        output_hidden_states=True,
+        output_attention_scores=True,
         output_attention_probs=True,
     )
 
@@ -44,7 +46,7 @@ def reference_scores(hf_model, hidden_in, mask, layer):
     """QKᵀ/√d + (1 - mask)·(-10000), from the HF weights, in NumPy float64."""
     sd = {k: v.double().numpy() for k, v in hf_model.state_dict().items()}
     p = f"bert.encoder.layer.{layer}.attention.self."
-    p = p if p + "query.weight" in sd else p[len("bert."):]
+    p = p if p + "query.weight" in sd else p[len("bert.") :]
     heads = hf_model.config.num_attention_heads
     x = hidden_in.astype(np.float64)
     b, length, h = x.shape
@@ -68,10 +70,10 @@ def test_classifier_parity(hf_classifier, padded_batch):
 
     np.testing.assert_allclose(to_numpy(out["logits"]), ref.logits.numpy(), atol=ATOL)
     assert len(out["hidden_states"]) == len(ref.hidden_states) == 4
-    for ours, theirs in zip(out["hidden_states"], ref.hidden_states):
+    for ours, theirs in zip(out["hidden_states"], ref.hidden_states, strict=True):
         np.testing.assert_allclose(to_numpy(ours), theirs.numpy(), atol=ATOL)
     assert len(out["attention_probs"]) == len(ref.attentions) == 3
-    for ours, theirs in zip(out["attention_probs"], ref.attentions):
+    for ours, theirs in zip(out["attention_probs"], ref.attentions, strict=True):
         np.testing.assert_allclose(to_numpy(ours), theirs.numpy(), atol=ATOL)
     # Pre-softmax scores against an independent re-computation from the HF weights.
     for layer, scores in enumerate(out["attention_scores"]):
@@ -109,12 +111,14 @@ def test_mlm_parity_and_round_trip(hf_mlm, padded_batch, tmp_path):
     model = from_hf(path)
     assert model.config.mlm_head and not model.config.use_pooler
     ref = hf_forward(hf_model, padded_batch)
-    np.testing.assert_allclose(to_numpy(model(padded_batch)["mlm_logits"]), ref.logits.numpy(),
-                               atol=ATOL)
+    np.testing.assert_allclose(
+        to_numpy(model(padded_batch)["mlm_logits"]), ref.logits.numpy(), atol=ATOL
+    )
     to_hf(model, tmp_path / "out")
     again = AutoModelForMaskedLM.from_pretrained(tmp_path / "out", attn_implementation="eager")
-    np.testing.assert_allclose(hf_forward(again.eval(), padded_batch).logits.numpy(),
-                               ref.logits.numpy(), atol=ATOL)
+    np.testing.assert_allclose(
+        hf_forward(again.eval(), padded_batch).logits.numpy(), ref.logits.numpy(), atol=ATOL
+    )
 
 
 def test_base_model_parity(hf_base, padded_batch):
@@ -123,16 +127,16 @@ def test_base_model_parity(hf_base, padded_batch):
     assert model.config.num_labels is None and model.config.use_pooler
     ref = hf_forward(hf_model, padded_batch)
     out = model(padded_batch)
-    np.testing.assert_allclose(to_numpy(out["sequence_output"]), ref.last_hidden_state.numpy(),
-                               atol=ATOL)
-    np.testing.assert_allclose(to_numpy(out["pooled_output"]), ref.pooler_output.numpy(),
-                               atol=ATOL)
+    np.testing.assert_allclose(
+        to_numpy(out["sequence_output"]), ref.last_hidden_state.numpy(), atol=ATOL
+    )
+    np.testing.assert_allclose(to_numpy(out["pooled_output"]), ref.pooler_output.numpy(), atol=ATOL)
 
 
 def test_to_hf_round_trip_classifier(hf_classifier, padded_batch, tmp_path):
     from transformers import AutoModelForSequenceClassification
 
-    hf_model, path = hf_classifier
+    _, path = hf_classifier
     model = from_hf(path)
     # Change the weights so that the round trip cannot pass by re-reading the input.
     model.classifier.bias.assign(np.array([0.5, -0.25, 1.0], np.float32))
@@ -144,8 +148,9 @@ def test_to_hf_round_trip_classifier(hf_classifier, padded_batch, tmp_path):
     np.testing.assert_allclose(hf_forward(reloaded, padded_batch).logits.numpy(), ours, atol=ATOL)
     assert reloaded.config.id2label == {0: "entailment", 1: "neutral", 2: "contradiction"}
     # ... and back into kdzoo.
-    np.testing.assert_allclose(to_numpy(from_hf(tmp_path / "ckpt")(padded_batch)["logits"]), ours,
-                               atol=ATOL)
+    np.testing.assert_allclose(
+        to_numpy(from_hf(tmp_path / "ckpt")(padded_batch)["logits"]), ours, atol=ATOL
+    )
 
 
 def test_to_hf_from_kdzoo_preset_without_token_types(tmp_path, padded_batch):
@@ -159,8 +164,9 @@ def test_to_hf_from_kdzoo_preset_without_token_types(tmp_path, padded_batch):
         tmp_path, attn_implementation="eager"
     ).eval()
     batch["segment_ids"] = np.zeros_like(batch["segment_ids"])
-    np.testing.assert_allclose(hf_forward(reloaded, batch).logits.numpy(),
-                               to_numpy(model(batch)["logits"]), atol=ATOL)
+    np.testing.assert_allclose(
+        hf_forward(reloaded, batch).logits.numpy(), to_numpy(model(batch)["logits"]), atol=ATOL
+    )
 
 
 def test_new_head_on_pretrained_encoder(hf_mlm):
@@ -177,9 +183,11 @@ def test_regression_head_round_trip(tmp_path, padded_batch):
     assert model.config.problem_type == "regression"
     batch = dict(padded_batch, token_ids=padded_batch["token_ids"] % 100)
     to_hf(model, tmp_path)
+    ours = to_numpy(model(batch)["logits"])
     assert json.loads((tmp_path / "config.json").read_text())["problem_type"] == "regression"
-    reloaded = AutoModelForSequenceClassification.from_pretrained(tmp_path)
+    reloaded = AutoModelForSequenceClassification.from_pretrained(tmp_path).eval()
     assert reloaded.config.num_labels == 1
+    np.testing.assert_allclose(hf_forward(reloaded, batch).logits.numpy(), ours, atol=ATOL)
     assert from_hf(tmp_path).config.problem_type == "regression"
 
 

@@ -42,7 +42,10 @@ class DictOutputModel(keras.Model):
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
         return super().compute_loss(
-            x=x, y=y, y_pred=self._primary(y, y_pred), sample_weight=sample_weight,
+            x=x,
+            y=y,
+            y_pred=self._primary(y, y_pred),
+            sample_weight=sample_weight,
             training=training,
         )
 

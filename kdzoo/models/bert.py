@@ -33,7 +33,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import keras
 from keras import ops
@@ -117,8 +117,7 @@ class BertConfig:
             )
         if self.hidden_act not in _ACTIVATIONS:
             raise ValueError(
-                f"unsupported hidden_act '{self.hidden_act}'; choose one of "
-                f"{sorted(_ACTIVATIONS)}."
+                f"unsupported hidden_act '{self.hidden_act}'; choose one of {sorted(_ACTIVATIONS)}."
             )
         if self.id2label is not None:
             self.id2label = {int(k): str(v) for k, v in self.id2label.items()}
@@ -152,9 +151,7 @@ class BertConfig:
             ValueError: ``name`` is not a preset; the message lists the valid ones.
         """
         if name not in PRESETS:
-            raise ValueError(
-                f"unknown BERT preset '{name}'. Valid presets: {', '.join(PRESETS)}."
-            )
+            raise ValueError(f"unknown BERT preset '{name}'. Valid presets: {', '.join(PRESETS)}.")
         return cls(**{**PRESETS[name]["config"], "preset": name, **overrides})
 
     def replace(self, **changes: Any) -> BertConfig:
@@ -215,38 +212,49 @@ _ACTIVATIONS = {
 
 PRESETS: dict[str, dict[str, Any]] = {
     "bert-base": {
-        "config": dict(num_hidden_layers=12, hidden_size=768, intermediate_size=3072,
-                       num_attention_heads=12),
+        "config": dict(
+            num_hidden_layers=12, hidden_size=768, intermediate_size=3072, num_attention_heads=12
+        ),
         "description": "BERT-base (Devlin et al. 2019): the teacher of every paper here.",
     },
     "tinybert-4l": {
-        "config": dict(num_hidden_layers=4, hidden_size=312, intermediate_size=1200,
-                       num_attention_heads=12),
+        "config": dict(
+            num_hidden_layers=4, hidden_size=312, intermediate_size=1200, num_attention_heads=12
+        ),
         "description": "TinyBERT4 (Jiao et al. 2020, §4.2): 4L, 312H, FFN 1200, 12 heads.",
     },
     "tinybert-6l": {
-        "config": dict(num_hidden_layers=6, hidden_size=768, intermediate_size=3072,
-                       num_attention_heads=12),
+        "config": dict(
+            num_hidden_layers=6, hidden_size=768, intermediate_size=3072, num_attention_heads=12
+        ),
         "description": "TinyBERT6 (Jiao et al. 2020): 6L, 768H.",
     },
     "bert-6l": {
-        "config": dict(num_hidden_layers=6, hidden_size=768, intermediate_size=3072,
-                       num_attention_heads=12),
+        "config": dict(
+            num_hidden_layers=6, hidden_size=768, intermediate_size=3072, num_attention_heads=12
+        ),
         "description": "6-layer, 768-wide student (BERT6-PKD, LAD).",
     },
     "bert-4l": {
-        "config": dict(num_hidden_layers=4, hidden_size=768, intermediate_size=3072,
-                       num_attention_heads=12),
+        "config": dict(
+            num_hidden_layers=4, hidden_size=768, intermediate_size=3072, num_attention_heads=12
+        ),
         "description": "4-layer, 768-wide student (BERT4-PKD, DistilBERT4).",
     },
     "bert-3l": {
-        "config": dict(num_hidden_layers=3, hidden_size=768, intermediate_size=3072,
-                       num_attention_heads=12),
+        "config": dict(
+            num_hidden_layers=3, hidden_size=768, intermediate_size=3072, num_attention_heads=12
+        ),
         "description": "3-layer, 768-wide student (BERT3-PKD).",
     },
     "distilbert-6l": {
-        "config": dict(num_hidden_layers=6, hidden_size=768, intermediate_size=3072,
-                       num_attention_heads=12, type_vocab_size=0),
+        "config": dict(
+            num_hidden_layers=6,
+            hidden_size=768,
+            intermediate_size=3072,
+            num_attention_heads=12,
+            type_vocab_size=0,
+        ),
         "description": "DistilBERT (Sanh et al. 2019): 6L, 768H, no token-type embeddings.",
     },
     # Small presets for the embedded offline tasks: a teacher and its students keep
@@ -254,23 +262,47 @@ PRESETS: dict[str, dict[str, Any]] = {
     # DistilBERT: half the depth at full width) and the same head count, which
     # TinyBERT's attention loss requires.
     "mini-6l-256h": {
-        "config": dict(num_hidden_layers=6, hidden_size=256, intermediate_size=1024,
-                       num_attention_heads=4, vocab_size=4096, max_position_embeddings=128),
+        "config": dict(
+            num_hidden_layers=6,
+            hidden_size=256,
+            intermediate_size=1024,
+            num_attention_heads=4,
+            vocab_size=4096,
+            max_position_embeddings=128,
+        ),
         "description": "Teacher for the embedded offline tasks.",
     },
     "mini-3l-256h": {
-        "config": dict(num_hidden_layers=3, hidden_size=256, intermediate_size=1024,
-                       num_attention_heads=4, vocab_size=4096, max_position_embeddings=128),
+        "config": dict(
+            num_hidden_layers=3,
+            hidden_size=256,
+            intermediate_size=1024,
+            num_attention_heads=4,
+            vocab_size=4096,
+            max_position_embeddings=128,
+        ),
         "description": "Half-depth, full-width student of mini-6l-256h (PKD / DistilBERT).",
     },
     "mini-2l-128h": {
-        "config": dict(num_hidden_layers=2, hidden_size=128, intermediate_size=512,
-                       num_attention_heads=4, vocab_size=4096, max_position_embeddings=128),
+        "config": dict(
+            num_hidden_layers=2,
+            hidden_size=128,
+            intermediate_size=512,
+            num_attention_heads=4,
+            vocab_size=4096,
+            max_position_embeddings=128,
+        ),
         "description": "TinyBERT-shaped student of mini-6l-256h (1/3 depth, half width).",
     },
     "micro-2l-32h": {
-        "config": dict(num_hidden_layers=2, hidden_size=32, intermediate_size=64,
-                       num_attention_heads=4, vocab_size=512, max_position_embeddings=64),
+        "config": dict(
+            num_hidden_layers=2,
+            hidden_size=32,
+            intermediate_size=64,
+            num_attention_heads=4,
+            vocab_size=512,
+            max_position_embeddings=64,
+        ),
         "description": "A few-thousand-weight BERT for unit tests.",
     },
 }
@@ -281,16 +313,18 @@ def presets() -> list[dict[str, Any]]:
     rows = []
     for name, p in PRESETS.items():
         cfg = BertConfig.from_preset(name)
-        rows.append({
-            "preset": name,
-            "layers": cfg.num_hidden_layers,
-            "hidden": cfg.hidden_size,
-            "ffn": cfg.intermediate_size,
-            "heads": cfg.num_attention_heads,
-            "vocab": cfg.vocab_size,
-            "parameters": cfg.num_parameters(),
-            "description": p["description"],
-        })
+        rows.append(
+            {
+                "preset": name,
+                "layers": cfg.num_hidden_layers,
+                "hidden": cfg.hidden_size,
+                "ffn": cfg.intermediate_size,
+                "heads": cfg.num_attention_heads,
+                "vocab": cfg.vocab_size,
+                "parameters": cfg.num_parameters(),
+                "description": p["description"],
+            }
+        )
     return rows
 
 
@@ -321,12 +355,16 @@ class BertEmbeddings(keras.layers.Layer):
             c.vocab_size, c.hidden_size, embeddings_initializer=_init(c), name="token_embedding"
         )
         self.position_embedding = keras.layers.Embedding(
-            c.max_position_embeddings, c.hidden_size, embeddings_initializer=_init(c),
+            c.max_position_embeddings,
+            c.hidden_size,
+            embeddings_initializer=_init(c),
             name="position_embedding",
         )
         self.segment_embedding = (
             keras.layers.Embedding(
-                c.type_vocab_size, c.hidden_size, embeddings_initializer=_init(c),
+                c.type_vocab_size,
+                c.hidden_size,
+                embeddings_initializer=_init(c),
                 name="segment_embedding",
             )
             if c.type_vocab_size > 0
@@ -346,10 +384,10 @@ class BertEmbeddings(keras.layers.Layer):
 
     def call(self, token_ids, segment_ids, training=None):
         seq_len = ops.shape(token_ids)[1]
-        x = self.token_embedding(token_ids)                              # [B, L, H]
-        x = x + self.position_embedding(ops.arange(seq_len))[None]       # + [1, L, H]
+        x = self.token_embedding(token_ids)  # [B, L, H]
+        x = x + self.position_embedding(ops.arange(seq_len))[None]  # + [1, L, H]
         if self.segment_embedding is not None:
-            x = x + self.segment_embedding(segment_ids)                  # + [B, L, H]
+            x = x + self.segment_embedding(segment_ids)  # + [B, L, H]
         return self.dropout(self.layer_norm(x), training=training)
 
 
@@ -360,7 +398,9 @@ class BertSelfAttention(keras.layers.Layer):
         super().__init__(**kwargs)
         c = config
         self.num_heads, self.head_size, self.hidden_size = (
-            c.num_attention_heads, c.head_size, c.hidden_size,
+            c.num_attention_heads,
+            c.head_size,
+            c.hidden_size,
         )
         self.query = _dense(c, c.hidden_size, "query")
         self.key = _dense(c, c.hidden_size, "key")
@@ -391,9 +431,9 @@ class BertSelfAttention(keras.layers.Layer):
             # Fast path: the fused kernel of the backend, nothing kept.
             context = ops.dot_product_attention(q, k, v, bias=mask_bias, scale=scale)
             return ops.reshape(context, (b, length, self.hidden_size)), None, None
-        q, k, v = (ops.transpose(t, (0, 2, 1, 3)) for t in (q, k, v))    # [B, heads, L, d]
+        q, k, v = (ops.transpose(t, (0, 2, 1, 3)) for t in (q, k, v))  # [B, heads, L, d]
         scores = ops.matmul(q, ops.transpose(k, (0, 1, 3, 2))) * scale + mask_bias
-        probs = ops.softmax(scores, axis=-1)                              # [B, heads, L, L]
+        probs = ops.softmax(scores, axis=-1)  # [B, heads, L, L]
         context = ops.matmul(self.dropout(probs, training=training), v)  # [B, heads, L, d]
         context = ops.reshape(ops.transpose(context, (0, 2, 1, 3)), (b, length, self.hidden_size))
         return context, (scores if return_scores else None), (probs if return_probs else None)
@@ -428,12 +468,15 @@ class BertLayer(keras.layers.Layer):
 
     def call(self, x, mask_bias, training=None, return_scores=False, return_probs=False):
         context, scores, probs = self.attention(
-            x, mask_bias, training=training, return_scores=return_scores,
+            x,
+            mask_bias,
+            training=training,
+            return_scores=return_scores,
             return_probs=return_probs,
         )
         attended = self.attention_dropout(self.attention_output(context), training=training)
-        x = self.attention_layer_norm(x + attended)                       # [B, L, H]
-        ffn = self.output_dense(self.activation(self.intermediate(x)))    # [B, L, I] -> [B, L, H]
+        x = self.attention_layer_norm(x + attended)  # [B, L, H]
+        ffn = self.output_dense(self.activation(self.intermediate(x)))  # [B, L, I] -> [B, L, H]
         x = self.output_layer_norm(x + self.output_dropout(ffn, training=training))
         return x, scores, probs
 
@@ -448,7 +491,11 @@ class BertMLMHead(keras.layers.Layer):
     def __init__(self, config: BertConfig, **kwargs):
         super().__init__(**kwargs)
         c = config
-        self.hidden_size, self.vocab_size, self.tied = c.hidden_size, c.vocab_size, c.tie_word_embeddings
+        self.hidden_size, self.vocab_size, self.tied = (
+            c.hidden_size,
+            c.vocab_size,
+            c.tie_word_embeddings,
+        )
         self.transform = _dense(c, c.hidden_size, "transform")
         self.activation = _ACTIVATIONS[c.hidden_act]
         self.layer_norm = _layer_norm(c, "layer_norm")
@@ -465,7 +512,7 @@ class BertMLMHead(keras.layers.Layer):
 
     def call(self, x, token_embeddings=None):
         """``x`` [B, L, H] -> logits [B, L, V]; ``token_embeddings`` [V, H] when tied."""
-        x = self.layer_norm(self.activation(self.transform(x)))          # [B, L, H]
+        x = self.layer_norm(self.activation(self.transform(x)))  # [B, L, H]
         if not self.tied:
             return self.decoder(x)
         return ops.matmul(x, ops.transpose(token_embeddings)) + self.bias
@@ -499,7 +546,9 @@ class BertModel(DictOutputModel):
     """
 
     def __init__(self, config: BertConfig | str | dict = "bert-base", **overrides):
-        keras_kwargs = {k: overrides.pop(k) for k in ("name", "dtype", "trainable") if k in overrides}
+        keras_kwargs = {
+            k: overrides.pop(k) for k in ("name", "dtype", "trainable") if k in overrides
+        }
         if isinstance(config, str):
             config = BertConfig.from_preset(config, **overrides)
         elif isinstance(config, dict):
@@ -511,16 +560,16 @@ class BertModel(DictOutputModel):
         c = config
         self.embeddings = BertEmbeddings(c, name="embeddings")
         self.encoder_layers = [BertLayer(c, name=f"layer_{i}") for i in range(c.num_hidden_layers)]
-        self.pooler = _dense(c, c.hidden_size, "pooler", activation="tanh") if c.use_pooler else None
+        self.pooler = (
+            _dense(c, c.hidden_size, "pooler", activation="tanh") if c.use_pooler else None
+        )
         if c.num_labels:
             rate = c.hidden_dropout_prob if c.classifier_dropout is None else c.classifier_dropout
             self.classifier_dropout = keras.layers.Dropout(rate, name="classifier_dropout")
             self.classifier = _dense(c, c.num_labels, "classifier")
         else:
             self.classifier = None
-        self.mlm = (
-BertMLMHead(c, name="mlm_head") if c.mlm_head else None
-        )
+        self.mlm = BertMLMHead(c, name="mlm_head") if c.mlm_head else None
         self.build()
 
     def build(self, input_shape=None):
@@ -538,8 +587,11 @@ BertMLMHead(c, name="mlm_head") if c.mlm_head else None
 
     # -- inputs ---------------------------------------------------------------------
 
-    _ALIASES = {"input_ids": "token_ids", "token_type_ids": "segment_ids",
-                "attention_mask": "padding_mask"}
+    _ALIASES: ClassVar[dict[str, str]] = {
+        "input_ids": "token_ids",
+        "token_type_ids": "segment_ids",
+        "attention_mask": "padding_mask",
+    }
 
     def _standardize(self, inputs):
         if not isinstance(inputs, dict):
@@ -552,7 +604,9 @@ BertMLMHead(c, name="mlm_head") if c.mlm_head else None
             )
         token_ids = ops.cast(inputs["token_ids"], "int32")
         segment_ids = inputs.get("segment_ids")
-        segment_ids = ops.zeros_like(token_ids) if segment_ids is None else ops.cast(segment_ids, "int32")
+        segment_ids = (
+            ops.zeros_like(token_ids) if segment_ids is None else ops.cast(segment_ids, "int32")
+        )
         padding_mask = inputs.get("padding_mask")
         padding_mask = ops.ones_like(token_ids) if padding_mask is None else padding_mask
         return token_ids, segment_ids, padding_mask
@@ -572,11 +626,14 @@ BertMLMHead(c, name="mlm_head") if c.mlm_head else None
         # [B, L] -> additive [B, 1, 1, L]: 0 for real keys, -10000 for padded keys.
         mask_bias = (1.0 - ops.cast(padding_mask, dtype))[:, None, None, :] * MASK_VALUE
 
-        x = self.embeddings(token_ids, segment_ids, training=training)    # [B, L, H]
+        x = self.embeddings(token_ids, segment_ids, training=training)  # [B, L, H]
         hidden_states, scores, probs = [x], [], []
         for layer in self.encoder_layers:
             x, s, p = layer(
-                x, mask_bias, training=training, return_scores=output_attention_scores,
+                x,
+                mask_bias,
+                training=training,
+                return_scores=output_attention_scores,
                 return_probs=output_attention_probs,
             )
             hidden_states.append(x)
@@ -591,12 +648,12 @@ BertMLMHead(c, name="mlm_head") if c.mlm_head else None
         if output_attention_probs:
             out["attention_probs"] = probs
         if self.pooler is not None:
-            out["pooled_output"] = self.pooler(x[:, 0])                   # [B, H]
+            out["pooled_output"] = self.pooler(x[:, 0])  # [B, H]
         if self.classifier is not None:
             if self.pooler is None:
                 raise ValueError("a classification head needs the pooler (use_pooler=True).")
             pooled = self.classifier_dropout(out["pooled_output"], training=training)
-            out["logits"] = self.classifier(pooled)                        # [B, C]
+            out["logits"] = self.classifier(pooled)  # [B, C]
         if self.mlm is not None:
             out["mlm_logits"] = self.mlm(x, self.embeddings.token_embedding.embeddings)
         return out

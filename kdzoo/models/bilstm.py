@@ -110,24 +110,46 @@ class BiLSTMConfig:
             emb -= self.vocab_size * d
         lstm = 2 * 4 * ((channels * d + h) * h + h)
         feats = (8 if self.pair else 2) * h
-        head = feats * self.fc_size + self.fc_size + self.fc_size * self.num_labels + self.num_labels
+        head = (
+            feats * self.fc_size + self.fc_size + self.fc_size * self.num_labels + self.num_labels
+        )
         return emb + lstm + head
 
 
 BILSTM_PRESETS: dict[str, dict[str, Any]] = {
     "tang-sst2": {
-        "config": dict(vocab_size=30000, num_labels=2, hidden_size=150, fc_size=200,
-                       dropout=0.1, embedding_mode="rand"),
+        "config": dict(
+            vocab_size=30000,
+            num_labels=2,
+            hidden_size=150,
+            fc_size=200,
+            dropout=0.1,
+            embedding_mode="rand",
+        ),
         "description": "d-bert confs/birnn_sst2.json: single sentence, H=150, fc 200.",
     },
     "tang-mnli": {
-        "config": dict(vocab_size=30000, num_labels=3, pair=True, hidden_size=150,
-                       fc_size=200, dropout=0.2, embedding_mode="multichannel"),
+        "config": dict(
+            vocab_size=30000,
+            num_labels=3,
+            pair=True,
+            hidden_size=150,
+            fc_size=200,
+            dropout=0.2,
+            embedding_mode="multichannel",
+        ),
         "description": "d-bert confs/siarnn_mnli_match.json: siamese, multichannel.",
     },
     "tang-qqp": {
-        "config": dict(vocab_size=30000, num_labels=2, pair=True, hidden_size=300,
-                       fc_size=200, dropout=0.2, embedding_mode="multichannel"),
+        "config": dict(
+            vocab_size=30000,
+            num_labels=2,
+            pair=True,
+            hidden_size=300,
+            fc_size=200,
+            dropout=0.2,
+            embedding_mode="multichannel",
+        ),
         "description": "d-bert confs/siarnn_qqb.json: siamese, H=300.",
     },
 }
@@ -172,7 +194,9 @@ class BiLSTMClassifier(DictOutputModel):
     """
 
     def __init__(self, config: BiLSTMConfig | str | dict, embeddings=None, **overrides):
-        keras_kwargs = {k: overrides.pop(k) for k in ("name", "dtype", "trainable") if k in overrides}
+        keras_kwargs = {
+            k: overrides.pop(k) for k in ("name", "dtype", "trainable") if k in overrides
+        }
         if isinstance(config, str):
             config = BiLSTMConfig.from_preset(config, **overrides)
         elif isinstance(config, dict):
@@ -196,15 +220,19 @@ class BiLSTMClassifier(DictOutputModel):
 
         def _embedding(name, trainable):
             layer = keras.layers.Embedding(
-                c.vocab_size, c.embedding_dim,
-                embeddings_initializer=keras.initializers.RandomUniform(-0.25, 0.25), name=name,
+                c.vocab_size,
+                c.embedding_dim,
+                embeddings_initializer=keras.initializers.RandomUniform(-0.25, 0.25),
+                name=name,
             )
             layer.trainable = trainable
             return layer
 
         if c.embedding_mode == "multichannel":
-            self.embedding_channels = [_embedding("static_embedding", False),
-                                       _embedding("embedding", True)]
+            self.embedding_channels = [
+                _embedding("static_embedding", False),
+                _embedding("embedding", True),
+            ]
         else:
             self.embedding_channels = [_embedding("embedding", c.embedding_mode != "static")]
         self.encoder = keras.layers.Bidirectional(
@@ -233,7 +261,7 @@ class BiLSTMClassifier(DictOutputModel):
         token_ids = ops.cast(token_ids, "int32")
         mask = (token_ids != 0) if padding_mask is None else ops.cast(padding_mask, "bool")
         x = ops.concatenate([emb(token_ids) for emb in self.embedding_channels], axis=-1)
-        return self.encoder(x, mask=mask, training=training)            # [B, 2H]
+        return self.encoder(x, mask=mask, training=training)  # [B, 2H]
 
     def call(self, inputs, training=None):
         h1 = self.encode(inputs["token_ids"], inputs.get("padding_mask"), training)
@@ -245,10 +273,12 @@ class BiLSTMClassifier(DictOutputModel):
                 )
             h2 = self.encode(inputs["token_ids_b"], inputs.get("padding_mask_b"), training)
             prod, diff = h1 * h2, ops.abs(h1 - h2)
-            parts = [h1, h2, prod, diff] if self.config.features == "paper" else [h1, h2, diff, prod]
-            features = ops.concatenate(parts, axis=-1)                    # [B, 8H]
+            parts = (
+                [h1, h2, prod, diff] if self.config.features == "paper" else [h1, h2, diff, prod]
+            )
+            features = ops.concatenate(parts, axis=-1)  # [B, 8H]
         else:
-            features = h1                                                 # [B, 2H]
+            features = h1  # [B, 2H]
         hidden = self.dropout(self.fc(features), training=training)
         return {"logits": self.classifier(hidden), "features": features}
 

@@ -26,13 +26,29 @@ from kdzoo.models.bert import BertConfig, BertModel
 __all__ = ["from_hf", "to_hf"]
 
 _CONFIG_FIELDS = (
-    "vocab_size", "hidden_size", "num_hidden_layers", "num_attention_heads",
-    "intermediate_size", "hidden_act", "hidden_dropout_prob", "attention_probs_dropout_prob",
-    "max_position_embeddings", "type_vocab_size", "layer_norm_eps", "initializer_range",
-    "pad_token_id", "classifier_dropout", "tie_word_embeddings",
+    "vocab_size",
+    "hidden_size",
+    "num_hidden_layers",
+    "num_attention_heads",
+    "intermediate_size",
+    "hidden_act",
+    "hidden_dropout_prob",
+    "attention_probs_dropout_prob",
+    "max_position_embeddings",
+    "type_vocab_size",
+    "layer_norm_eps",
+    "initializer_range",
+    "pad_token_id",
+    "classifier_dropout",
+    "tie_word_embeddings",
 )
-_WEIGHT_PATTERNS = ["config.json", "*.safetensors", "*.safetensors.index.json", "*.bin",
-                    "*.bin.index.json"]
+_WEIGHT_PATTERNS = [
+    "config.json",
+    "*.safetensors",
+    "*.safetensors.index.json",
+    "*.bin",
+    "*.bin.index.json",
+]
 
 
 def _weight_table(model: BertModel) -> Iterator[tuple[str, Any, bool]]:
@@ -87,9 +103,11 @@ def _weight_table(model: BertModel) -> Iterator[tuple[str, Any, bool]]:
 def _normalise_key(key: str) -> str:
     for prefix in ("bert.", "model."):
         if key.startswith(prefix):
-            key = key[len(prefix):]
+            key = key[len(prefix) :]
     # Checkpoints from the original TensorFlow conversion name LayerNorm gamma/beta.
-    return key.replace("LayerNorm.gamma", "LayerNorm.weight").replace("LayerNorm.beta", "LayerNorm.bias")
+    return key.replace("LayerNorm.gamma", "LayerNorm.weight").replace(
+        "LayerNorm.beta", "LayerNorm.bias"
+    )
 
 
 def _read_weights(directory: Path) -> dict[str, np.ndarray]:
@@ -98,8 +116,12 @@ def _read_weights(directory: Path) -> dict[str, np.ndarray]:
     if single.exists() or index.exists():
         from safetensors.numpy import load_file
 
-        files = [single] if single.exists() else sorted(
-            {directory / f for f in json.loads(index.read_text())["weight_map"].values()}
+        files = (
+            [single]
+            if single.exists()
+            else sorted(
+                {directory / f for f in json.loads(index.read_text())["weight_map"].values()}
+            )
         )
         tensors = {}
         for f in files:
@@ -168,8 +190,9 @@ def from_hf(
         ValueError: the checkpoint is not BERT, or shapes do not match.
         kdzoo.hub.HubUnavailableError: a hub name was given while offline.
     """
-    directory = resolve_pretrained(name_or_path, allow_patterns=_WEIGHT_PATTERNS,
-                                   what="BERT checkpoint")
+    directory = resolve_pretrained(
+        name_or_path, allow_patterns=_WEIGHT_PATTERNS, what="BERT checkpoint"
+    )
     hf = _read_config(directory)
     weights = {_normalise_key(k): v for k, v in _read_weights(directory).items()}
 
@@ -197,7 +220,11 @@ def from_hf(
             f"mlm_head=True but {name_or_path} has no MLM head (no cls.predictions.* weights); "
             "load a BertForMaskedLM or BertForPreTraining checkpoint."
         )
-    if config.mlm_head and config.tie_word_embeddings and "cls.predictions.decoder.weight" in weights:
+    if (
+        config.mlm_head
+        and config.tie_word_embeddings
+        and "cls.predictions.decoder.weight" in weights
+    ):
         dec = weights["cls.predictions.decoder.weight"]
         emb = weights["embeddings.word_embeddings.weight"]
         if dec.shape == emb.shape and not np.allclose(dec, emb):

@@ -1,0 +1,5 @@
+import sys
+
+from kdzoo.cli import main
+
+sys.exit(main())
