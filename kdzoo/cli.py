@@ -39,11 +39,15 @@ def _cmd_presets(args) -> int:
     from kdzoo.models import BILSTM_PRESETS, BiLSTMConfig, presets
 
     rows = presets()
-    print(f"{'BERT preset':<16}{'layers':>7}{'hidden':>7}{'ffn':>6}{'heads':>6}{'vocab':>7}"
-          f"{'parameters':>13}  description")
+    print(
+        f"{'BERT preset':<16}{'layers':>7}{'hidden':>7}{'ffn':>6}{'heads':>6}{'vocab':>7}"
+        f"{'parameters':>13}  description"
+    )
     for r in rows:
-        print(f"{r['preset']:<16}{r['layers']:>7}{r['hidden']:>7}{r['ffn']:>6}{r['heads']:>6}"
-              f"{r['vocab']:>7}{r['parameters']:>13,}  {r['description']}")
+        print(
+            f"{r['preset']:<16}{r['layers']:>7}{r['hidden']:>7}{r['ffn']:>6}{r['heads']:>6}"
+            f"{r['vocab']:>7}{r['parameters']:>13,}  {r['description']}"
+        )
     print()
     print(f"{'BiLSTM preset':<16}{'parameters':>13}  description")
     for name, p in BILSTM_PRESETS.items():
@@ -55,9 +59,7 @@ def _cmd_presets(args) -> int:
 def _cmd_demo(args) -> int:
     from kdzoo.demo import run_demo
 
-    result = run_demo(seed=args.seed, n_train=args.train_size,
-                      teacher_epochs=args.teacher_epochs, student_epochs=args.student_epochs,
-                      verbose=0 if args.quiet else 1)
+    result = run_demo(seed=args.seed, verbose=0 if args.quiet else 1)
     print()
     print(result)
     return 0
@@ -68,18 +70,20 @@ def build_parser() -> argparse.ArgumentParser:
         prog="kdzoo",
         description="BERT knowledge distillation: TinyBERT and its baselines on Keras 3.",
     )
-    parser.add_argument("--backend", choices=["torch", "tensorflow", "jax"],
-                        help="Keras backend (default: $KERAS_BACKEND, else Keras's default)")
+    parser.add_argument(
+        "--backend",
+        choices=["torch", "tensorflow", "jax"],
+        help="Keras backend (default: $KERAS_BACKEND, else Keras's default)",
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     sub.add_parser("info", help="versions, backend and hub reachability").set_defaults(
-        func=_cmd_info)
+        func=_cmd_info
+    )
     sub.add_parser("presets", help="model presets and parameter counts").set_defaults(
-        func=_cmd_presets)
+        func=_cmd_presets
+    )
     demo = sub.add_parser("demo", help="the smallest real distillation run (offline)")
     demo.add_argument("--seed", type=int, default=0)
-    demo.add_argument("--train-size", type=int, default=3000)
-    demo.add_argument("--teacher-epochs", type=int, default=3)
-    demo.add_argument("--student-epochs", type=int, default=4)
     demo.add_argument("--quiet", action="store_true", help="no per-epoch progress bars")
     demo.set_defaults(func=_cmd_demo)
     return parser
