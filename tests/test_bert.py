@@ -133,16 +133,18 @@ def test_fit_without_head_explains():
         model.fit(small_batch(), np.zeros((4, 1)), verbose=0)
 
 
-def test_keras_save_and_load(tmp_path):
-    model = BertModel("micro-2l-32h", num_labels=3, id2label={0: "a", 1: "b", 2: "c"})
+@pytest.mark.parametrize(
+    "heads", [{"num_labels": 3, "id2label": {0: "a", 1: "b", 2: "c"}}, {"mlm_head": True}]
+)
+def test_keras_save_and_load(tmp_path, heads):
+    model = BertModel("micro-2l-32h", **heads)
     path = tmp_path / "bert.keras"
     model.save(path)
     loaded = keras.saving.load_model(path)  # safe_mode stays on
     assert isinstance(loaded, BertModel) and loaded.config == model.config
+    key = "logits" if "num_labels" in heads else "mlm_logits"
     np.testing.assert_allclose(
-        to_numpy(model(small_batch())["logits"]),
-        to_numpy(loaded(small_batch())["logits"]),
-        atol=1e-6,
+        to_numpy(model(small_batch())[key]), to_numpy(loaded(small_batch())[key]), atol=1e-6
     )
 
 

@@ -221,3 +221,34 @@ def test_to_hf_checks_tokenizer(tmp_path):
     model = BertModel("micro-2l-32h", vocab_size=len(tok))
     to_hf(model, tmp_path, tokenizer=tok)
     assert (tmp_path / "tokenizer.json").exists()
+
+
+def test_sharded_safetensors(hf_classifier, padded_batch, tmp_path):
+    hf_model, _ = hf_classifier
+    hf_model.save_pretrained(tmp_path, max_shard_size="40KB")
+    assert (tmp_path / "model.safetensors.index.json").exists()
+    ref = hf_forward(hf_model, padded_batch).logits.numpy()
+    np.testing.assert_allclose(to_numpy(from_hf(tmp_path)(padded_batch)["logits"]), ref, atol=ATOL)
+
+
+def test_pytorch_bin_loads_with_weights_only(hf_classifier, padded_batch, tmp_path):
+    """Old checkpoints ship pytorch_model.bin; kdzoo reads it with weights_only=True."""
+    hf_model, path = hf_classifier
+    (tmp_path / "config.json").write_text((path / "config.json").read_text())
+    torch.save(hf_model.state_dict(), tmp_path / "pytorch_model.bin")
+    ref = hf_forward(hf_model, padded_batch).logits.numpy()
+    np.testing.assert_allclose(to_numpy(from_hf(tmp_path)(padded_batch)["logits"]), ref, atol=ATOL)
+
+
+def test_pickle_with_code_is_refused(hf_classifier, tmp_path):
+    """A .bin that would run code when unpickled is rejected, not executed."""
+    _, path = hf_classifier
+    (tmp_path / "config.json").write_text((path / "config.json").read_text())
+
+    class Exploit:
+        def __reduce__(self):
+            return (print, ("this must never run",))
+
+    torch.save({"x": Exploit()}, tmp_path / "pytorch_model.bin")
+    with pytest.raises(Exception, match=r"[Ww]eights only load failed|Unsupported global"):
+        from_hf(tmp_path)

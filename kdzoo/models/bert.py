@@ -303,7 +303,7 @@ PRESETS: dict[str, dict[str, Any]] = {
             vocab_size=512,
             max_position_embeddings=64,
         ),
-        "description": "A few-thousand-weight BERT for unit tests.",
+        "description": "A 37K-weight BERT for unit tests and the demo.",
     },
 }
 

@@ -42,13 +42,9 @@ _CONFIG_FIELDS = (
     "classifier_dropout",
     "tie_word_embeddings",
 )
-_WEIGHT_PATTERNS = [
-    "config.json",
-    "*.safetensors",
-    "*.safetensors.index.json",
-    "*.bin",
-    "*.bin.index.json",
-]
+# Hub downloads: safetensors first; the PyTorch pickle only when a repo has no safetensors.
+_SAFETENSORS_PATTERNS = ["config.json", "*.safetensors", "*.safetensors.index.json"]
+_BIN_PATTERNS = ["config.json", "pytorch_model.bin"]
 
 
 def _weight_table(model: BertModel) -> Iterator[tuple[str, Any, bool]]:
@@ -191,8 +187,10 @@ def from_hf(
         kdzoo.hub.HubUnavailableError: a hub name was given while offline.
     """
     directory = resolve_pretrained(
-        name_or_path, allow_patterns=_WEIGHT_PATTERNS, what="BERT checkpoint"
+        name_or_path, allow_patterns=_SAFETENSORS_PATTERNS, what="BERT checkpoint"
     )
+    if not any(directory.glob("*.safetensors")) and not Path(name_or_path).is_dir():
+        directory = resolve_pretrained(name_or_path, allow_patterns=_BIN_PATTERNS)
     hf = _read_config(directory)
     weights = {_normalise_key(k): v for k, v in _read_weights(directory).items()}
 

@@ -1,0 +1,37 @@
+"""The README's claims that code can check: the preset table and the two commands."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from kdzoo.models import PRESETS, BertConfig
+
+README = (Path(__file__).parents[1] / "README.md").read_text()
+
+
+def test_preset_table_matches_the_code():
+    rows = re.findall(
+        r"^\| `([\w-]+)` \| (\d+) \| (\d+) \| (\d+) \| (\d+) \| ([\d,]+) \|", README, flags=re.M
+    )
+    assert {r[0] for r in rows} == set(PRESETS)
+    for name, layers, hidden, ffn, heads, params in rows:
+        c = BertConfig.from_preset(name)
+        assert (
+            c.num_hidden_layers,
+            c.hidden_size,
+            c.intermediate_size,
+            c.num_attention_heads,
+        ) == tuple(map(int, (layers, hidden, ffn, heads))), name
+        assert c.num_parameters() == int(params.replace(",", "")), name
+
+
+def test_ci_runs_the_readme_commands():
+    """.ci/run reads both commands from the README, so they cannot drift apart."""
+    ci = (Path(__file__).parents[1] / ".ci" / "run").read_text()
+    assert "ci:setup" in ci and "ci:test" in ci
+    for marker in ("ci:setup", "ci:test"):
+        block = README.split(f"<!-- {marker}", 1)[1].split("```bash\n", 1)[1]
+        command = block.split("\n", 1)[0]
+        assert command.startswith(".venv/bin/" if marker == "ci:test" else "python3 -m venv")
+    assert "constraints.txt" in README.split("<!-- ci:setup", 1)[1].split("```", 2)[1]
