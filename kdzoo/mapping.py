@@ -35,11 +35,13 @@ def _block(teacher_layers: int, student_layers: int, rounding: str | None, what:
         )
     if teacher_layers % student_layers:
         if rounding != "floor":
+            divisors = ", ".join(
+                str(d) for d in range(1, teacher_layers + 1) if not teacher_layers % d
+            )
             raise ValueError(
                 f"{what}: the teacher's {teacher_layers} layers do not divide into "
                 f"{student_layers} student layers. Use a student depth that divides "
-                f"{teacher_layers} (for example "
-                f"{', '.join(str(d) for d in range(1, teacher_layers + 1) if teacher_layers % d == 0)}), "
+                f"{teacher_layers} ({divisors}), "
                 f"or pass rounding='floor' to use k = {teacher_layers} // {student_layers} = "
                 f"{teacher_layers // student_layers} and leave the top teacher layers unused."
             )

@@ -74,5 +74,5 @@ def test_depth_that_does_not_divide():
 
 def test_head_count_mismatch_explains():
     check_same_heads(12, 12)
-    with pytest.raises(ValueError, match="head by head.*12 heads and the student 4"):
+    with pytest.raises(ValueError, match=r"head by head.*12 heads and the student 4"):
         check_same_heads(12, 4)
