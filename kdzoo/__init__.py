@@ -1,5 +1,35 @@
-"""kdzoo: BERT knowledge distillation (TinyBERT and its baselines) on Keras 3."""
+"""kdzoo: BERT knowledge distillation (TinyBERT and its baselines) on Keras 3.
+
+``import kdzoo`` is light: Keras (and with it the backend chosen by ``KERAS_BACKEND``)
+is imported on first use of one of these:
+
+- :func:`kdzoo.distill` runs a method; :func:`kdzoo.methods` lists the methods;
+  :func:`kdzoo.get_method` builds one with its config;
+- :mod:`kdzoo.models`, :mod:`kdzoo.losses`, :mod:`kdzoo.mapping`,
+  :mod:`kdzoo.tokenization`, :mod:`kdzoo.distillers`.
+"""
+
+from __future__ import annotations
+
+import importlib
 
 from kdzoo._version import __version__
 
-__all__ = ["__version__"]
+__all__ = ["DistillResult", "Distiller", "__version__", "distill", "get_method", "methods"]
+
+_LAZY = {
+    "distill": ("kdzoo.api", "distill"),
+    "DistillResult": ("kdzoo.api", "DistillResult"),
+    "Distiller": ("kdzoo.distillers", "Distiller"),
+    "methods": ("kdzoo.zoo.base", "methods"),
+    "get_method": ("kdzoo.zoo.base", "get_method"),
+}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        module, attr = _LAZY[name]
+        value = getattr(importlib.import_module(module), attr)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'kdzoo' has no attribute '{name}'")

@@ -5,7 +5,7 @@
 - :class:`BiLSTMClassifier` / :class:`BiLSTMConfig`, single-sentence and siamese.
 """
 
-from kdzoo.models.bert import PRESETS, BertConfig, BertModel, presets
+from kdzoo.models.bert import PRESETS, BertConfig, BertModel, init_from_teacher, presets
 from kdzoo.models.bilstm import BILSTM_PRESETS, BiLSTMClassifier, BiLSTMConfig, embedding_matrix
 from kdzoo.models.huggingface import from_hf, to_hf
 
@@ -18,6 +18,7 @@ __all__ = [
     "BiLSTMConfig",
     "embedding_matrix",
     "from_hf",
+    "init_from_teacher",
     "presets",
     "to_hf",
 ]

@@ -40,7 +40,7 @@ from keras import ops
 
 from kdzoo.models.base import DictOutputModel
 
-__all__ = ["PRESETS", "BertConfig", "BertModel", "presets"]
+__all__ = ["PRESETS", "BertConfig", "BertModel", "init_from_teacher", "presets"]
 
 MASK_VALUE = -10000.0
 """Additive attention-mask value for padded keys, as in the original BERT code."""
@@ -666,3 +666,56 @@ class BertModel(DictOutputModel):
     @classmethod
     def from_config(cls, config):
         return cls(BertConfig.from_dict(config["config"]), name=config.get("name"))
+
+
+def init_from_teacher(
+    student: BertModel,
+    teacher: BertModel,
+    teacher_layers: list[int],
+    *,
+    embeddings: bool = True,
+    pooler: bool = True,
+    mlm_head: bool = True,
+) -> None:
+    """Copy teacher weights into ``student``: DistilBERT's and PKD's initialisation.
+
+    Student layer i receives teacher layer ``teacher_layers[i]`` (0-based). The token,
+    position and (if both have one) segment embeddings and their LayerNorm, the pooler
+    and the MLM head are copied too unless switched off. Shapes must match: the student
+    must have the teacher's width.
+
+    Raises:
+        ValueError: the widths differ, or the list does not name one teacher layer per
+            student layer.
+    """
+    if student.config.hidden_size != teacher.config.hidden_size:
+        raise ValueError(
+            f"cannot initialise a {student.config.hidden_size}-wide student from a "
+            f"{teacher.config.hidden_size}-wide teacher; initialisation from teacher layers "
+            "needs the same hidden size (DistilBERT and PKD students keep the teacher's width)."
+        )
+    n = student.config.num_hidden_layers
+    if len(teacher_layers) != n or max(teacher_layers) >= teacher.config.num_hidden_layers:
+        raise ValueError(
+            f"teacher_layers={teacher_layers} must name {n} of the teacher's "
+            f"{teacher.config.num_hidden_layers} layers (0-based)."
+        )
+
+    def copy(dst, src):
+        for d, s in zip(dst.weights, src.weights, strict=True):
+            # Through NumPy: on jax, assigning the array itself would make both variables
+            # share one buffer, which jit's buffer donation then rejects.
+            d.assign(ops.convert_to_numpy(s))
+
+    if embeddings:
+        se, te = student.embeddings, teacher.embeddings
+        for name in ("token_embedding", "position_embedding", "layer_norm"):
+            copy(getattr(se, name), getattr(te, name))
+        if se.segment_embedding is not None and te.segment_embedding is not None:
+            copy(se.segment_embedding, te.segment_embedding)
+    for i, j in enumerate(teacher_layers):
+        copy(student.encoder_layers[i], teacher.encoder_layers[j])
+    if pooler and student.pooler is not None and teacher.pooler is not None:
+        copy(student.pooler, teacher.pooler)
+    if mlm_head and student.mlm is not None and teacher.mlm is not None:
+        copy(student.mlm, teacher.mlm)

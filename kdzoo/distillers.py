@@ -1,0 +1,143 @@
+"""One distiller for every method: a ``keras.Model`` that overrides ``compute_loss`` only.
+
+:class:`Distiller` wraps a frozen teacher, a student, and the trainable layers that
+belong to the distillation rather than to either model (TinyBERT's projections,
+LAD's gates). What to compute comes from a :class:`kdzoo.zoo.Method`; how to
+train is plain Keras, so ``fit`` / ``evaluate`` / ``predict`` behave the same on
+torch, tensorflow and jax::
+
+    method = kdzoo.get_method("tinybert")
+    d = Distiller(method, teacher, student, stage="intermediate")
+    d.compile(optimizer=method.optimizer("intermediate", total_steps, d.aux_layers))
+    d.fit(x, y, epochs=3)            # logs loss, attention_loss, hidden_loss, ...
+    d.student.save("student.keras")  # the student alone
+
+Where kdzoo goes beyond ``keras.distillation``: its ``Distiller`` matches one
+final output (``LogitsDistillation``) or named layer outputs of functional models
+(``FeatureDistillation``). kdzoo's methods need the internals of subclassed models
+(every hidden state, pre-softmax attention scores, [CLS] vectors of chosen layers),
+a layer mapping between models of different depth, trainable projections and
+gates owned by the distiller, inputs that differ between teacher and student (a
+BiLSTM's words vs BERT's WordPieces), precomputed teacher outputs, dynamic MLM
+masking shared by both models, and several stages. The losses are kdzoo's pure
+functions in :mod:`kdzoo.losses`.
+
+Inputs ``x`` are the model input dict, shared by both models; or a dict with
+``"student_inputs"`` and ``"teacher_inputs"`` when they differ; optionally with
+``"teacher_logits"`` [B, C] precomputed, in which case a method that needs only the
+teacher's logits does not run the teacher at all.
+
+Book chapter: ``book/methods/index.md``.
+"""
+
+from __future__ import annotations
+
+import keras
+from keras import ops, tree
+
+__all__ = ["Distiller"]
+
+_SPLIT_KEYS = ("student_inputs", "teacher_inputs", "teacher_logits")
+
+
+class Distiller(keras.Model):
+    """Train ``student`` from a frozen ``teacher`` with ``method`` at ``stage``.
+
+    Args:
+        method: a :class:`kdzoo.zoo.Method` (see :func:`kdzoo.get_method`).
+        teacher: the teacher model (frozen here: ``trainable = False``).
+        student: the student model.
+        stage: one of ``method.stages`` (default: the last, the task stage).
+        layers: the method's extra layers, to share them between stages; built with
+            ``method.build_layers`` when None.
+        seq_length: fixed sequence length, for layers that need one (LAD's gates).
+        seed: seed of the distiller's own randomness (MLM masking).
+    """
+
+    def __init__(
+        self,
+        method,
+        teacher,
+        student,
+        stage: str | None = None,
+        layers=None,
+        seq_length: int | None = None,
+        seed: int | None = None,
+        **kwargs,
+    ):
+        super().__init__(name=kwargs.pop("name", f"{method.name}_distiller"), **kwargs)
+        stage = stage or method.stages[-1]
+        if stage not in method.stages:
+            raise ValueError(
+                f"{method.name} has no stage '{stage}'; its stages are {list(method.stages)}."
+            )
+        method.check(teacher, student)
+        self.method, self.stage = method, stage
+        self.teacher, self.student = teacher, student
+        self.teacher.trainable = False
+        self.aux_layers = dict(
+            layers if layers is not None else method.build_layers(teacher, student, seq_length)
+        )
+        self.seed_generator = keras.random.SeedGenerator(seed)
+        self.trackers = {n: keras.metrics.Mean(name=n) for n in method.term_names(stage)}
+
+    # -- inputs -------------------------------------------------------------------------
+
+    @staticmethod
+    def _split(x):
+        if not isinstance(x, dict):
+            return x, x, None
+        logits = x.get("teacher_logits")
+        if "student_inputs" in x:
+            return x["student_inputs"], x.get("teacher_inputs"), logits
+        shared = {k: v for k, v in x.items() if k not in _SPLIT_KEYS}
+        return shared, shared, logits
+
+    # -- forward and loss ---------------------------------------------------------------
+
+    def call(self, x, training=None):
+        student_x, _, _ = self._split(x)
+        student_x, extras = self.method.transform_inputs(
+            self.stage, student_x, training, self.seed_generator, self.student
+        )
+        out = self.student(student_x, training=training, **self.method.student_flags(self.stage))
+        return {**out, **extras}
+
+    def teacher_outputs(self, x, y_pred, training):
+        """The teacher's outputs for this batch, as constants."""
+        _, teacher_x, logits = self._split(x)
+        flags = self.method.teacher_flags(self.stage)
+        if logits is not None and not any(flags.values()):
+            return {"logits": ops.stop_gradient(logits)}
+        if teacher_x is None:
+            raise ValueError(
+                "the teacher has no inputs: pass 'teacher_inputs' beside 'student_inputs', "
+                "or precomputed 'teacher_logits' for a method that needs only logits."
+            )
+        if "masked_token_ids" in y_pred:  # both models see the same masked tokens
+            teacher_x = {**teacher_x, "token_ids": y_pred["masked_token_ids"]}
+        dropout = bool(training) and self.method.config.teacher_dropout
+        out = self.teacher(teacher_x, training=dropout, **flags)
+        return tree.map_structure(ops.stop_gradient, out)
+
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        if y_pred is None:
+            y_pred = self(x, training=training)
+        teacher_out = self.teacher_outputs(x, y_pred, training)
+        terms = self.method.loss_terms(
+            self.stage, x, y, teacher_out, y_pred, self.aux_layers, training
+        )
+        if set(terms) != set(self.trackers):
+            raise RuntimeError(
+                f"{self.method.name}: loss terms {sorted(terms)} differ from the declared "
+                f"{sorted(self.trackers)}."
+            )
+        total = 0.0
+        for name, value in terms.items():
+            self.trackers[name].update_state(value)
+            total = total + value
+        return total
+
+    @property
+    def metrics(self):
+        return [*super().metrics, *self.trackers.values()]

@@ -1,0 +1,210 @@
+"""Every method on the backend under test: it trains, it touches only what it should,
+it is reproducible, and it computes the same losses as on torch."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import keras
+import method_cases as mc
+import numpy as np
+import pytest
+from conftest import BACKEND, to_numpy
+
+import kdzoo
+from kdzoo import Distiller, get_method
+
+HERE = Path(__file__).parent
+FAST = {"learning_rate": 3e-3}  # the papers' rates are for thousands of steps
+STAGE_LR = {
+    "tinybert": {"intermediate_learning_rate": 3e-3, "general_learning_rate": 3e-3},
+    "distilbert": {"task_learning_rate": 3e-3},
+    "lad": {"gate_learning_rate": 3e-3},
+}
+
+
+def method_for(name, **extra):
+    return get_method(name, **mc.CASES[name]["config"], **FAST, **STAGE_LR.get(name, {}), **extra)
+
+
+def snapshot(variables):
+    return {v.path: to_numpy(v).copy() for v in variables}
+
+
+def run_stage(name, stage, epochs=4, seed=0):
+    keras.utils.set_random_seed(seed)
+    teacher, student = mc.models(name)
+    method = method_for(name)
+    d = Distiller(method, teacher, student, stage=stage, seq_length=mc.LENGTH, seed=seed)
+    x, y = mc.batch(0)
+    x = mc.inputs(name, x)
+    y_fit = None if stage in method.unlabelled_stages else y
+    d.compile(optimizer=method.optimizer(stage, 100, d.aux_layers))
+    return d, x, y_fit, epochs
+
+
+CASES = [(n, s) for n, stages in mc.STAGES.items() for s in stages]
+
+
+@pytest.mark.parametrize(("name", "stage"), CASES)
+def test_trains_and_touches_only_student_and_own_layers(name, stage):
+    d, x, y, epochs = run_stage(name, stage)
+    teacher_before = snapshot(d.teacher.weights)
+    student_before = snapshot(d.student.trainable_weights)
+    aux_vars = [v for layer in d.aux_layers.values() for v in layer.trainable_weights]
+    aux_before = snapshot(aux_vars)
+    # MLM masking is random: compare losses with a fixed seed state.
+    before = d.evaluate(x, y, batch_size=8, verbose=0, return_dict=True)["loss"]
+    history = d.fit(x, y, batch_size=8, epochs=epochs, verbose=0, shuffle=False).history
+    after = d.evaluate(x, y, batch_size=8, verbose=0, return_dict=True)["loss"]
+    assert after < before, (before, after, history)
+    # Every loss term is its own metric.
+    assert set(d.method.term_names(stage)) <= set(history)
+    # The teacher is bit-for-bit unchanged.
+    for path, value in snapshot(d.teacher.weights).items():
+        np.testing.assert_array_equal(value, teacher_before[path], err_msg=path)
+    # The student moved; so did the projections / gates, if the method has any.
+    moved = [
+        p
+        for p, v in snapshot(d.student.trainable_weights).items()
+        if not np.array_equal(v, student_before[p])
+    ]
+    assert moved
+    if aux_vars and stage != "prediction":
+        assert any(not np.array_equal(v, aux_before[p]) for p, v in snapshot(aux_vars).items())
+    # Nothing else is trainable.
+    own = {id(v) for v in d.student.trainable_weights} | {id(v) for v in aux_vars}
+    assert {id(v) for v in d.trainable_weights} == own
+
+
+@pytest.mark.parametrize("name", list(mc.STAGES))
+def test_same_seed_same_losses(name):
+    stage = mc.STAGES[name][0]
+    runs = []
+    for _ in range(2):
+        d, x, y, _ = run_stage(name, stage, seed=7)
+        runs.append(d.fit(x, y, batch_size=8, epochs=2, verbose=0, shuffle=True).history["loss"])
+    np.testing.assert_array_equal(runs[0], runs[1])
+
+
+@pytest.mark.parametrize("name", list(mc.STAGES))
+def test_saved_student_reloads_alone(name, tmp_path):
+    d, x, y, _ = run_stage(name, mc.STAGES[name][-1])
+    d.fit(x, y, batch_size=8, epochs=1, verbose=0)
+    student_x = x.get("student_inputs", x)
+    path = tmp_path / "student.keras"
+    d.student.save(path)
+    loaded = keras.saving.load_model(path)
+    assert type(loaded) is type(d.student)
+    assert len(loaded.weights) == len(d.student.weights)  # no teacher, no projections
+    np.testing.assert_allclose(
+        to_numpy(loaded(student_x)["logits"]), to_numpy(d.student(student_x)["logits"]), atol=1e-6
+    )
+
+
+def test_losses_agree_with_torch_backend():
+    """Identical weights and inputs give the same loss terms here as on torch (1e-4)."""
+    sys.path.insert(0, str(HERE))
+    from _method_probe import probe
+
+    here = probe()
+    env = dict(os.environ, KERAS_BACKEND="torch", PYTHONPATH=str(HERE))
+    out = subprocess.run(
+        [sys.executable, str(HERE / "_method_probe.py")],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=600,
+    )
+    torch_values = json.loads(out.stdout)
+    assert set(here) == set(torch_values)
+    for case, terms in here.items():
+        for term, value in terms.items():
+            assert value == pytest.approx(torch_values[case][term], rel=1e-4, abs=1e-6), (
+                f"{case} {term} on {BACKEND}: {value} vs torch {torch_values[case][term]}"
+            )
+
+
+# ------------------------------------------------------------------ the registry and API
+
+
+def test_registry_lists_the_six_methods():
+    assert set(kdzoo.methods()) >= {"kd", "bilstm", "distilbert", "pkd", "tinybert", "lad"}
+
+
+def test_unknown_method_and_option():
+    with pytest.raises(ValueError, match=r"unknown method 'tinybertt'. Valid methods: .*tinybert"):
+        get_method("tinybertt")
+    with pytest.raises(ValueError, match=r"unknown option\(s\) \['temprature'\].*temperature"):
+        get_method("kd", temprature=2)
+
+
+def test_attention_loss_needs_equal_heads():
+    teacher = mc.models("kd")[0]
+    student = kdzoo.models.BertModel(dict(mc.NARROW, num_attention_heads=4))
+    with pytest.raises(ValueError, match="head by head"):
+        Distiller(get_method("tinybert"), teacher, student, stage="intermediate")
+    # Without the attention loss the same pair is fine.
+    Distiller(get_method("tinybert", attention_weight=0.0), teacher, student, stage="intermediate")
+
+
+def test_depth_must_divide():
+    teacher = mc.models("kd")[0]
+    student = kdzoo.models.BertModel(dict(mc.NARROW, num_hidden_layers=3))
+    with pytest.raises(ValueError, match="do not divide"):
+        Distiller(get_method("tinybert"), teacher, student, stage="intermediate")
+
+
+def test_bilstm_uses_precomputed_teacher_logits():
+    """With teacher_logits in the inputs the teacher never runs."""
+    teacher, student = mc.models("bilstm")
+    x, y = mc.batch(0)
+    logits = to_numpy(teacher(x)["logits"])
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the teacher must not run")
+
+    teacher.call = refuse
+    d = Distiller(get_method("bilstm"), teacher, student)
+    d.compile(optimizer="adam")
+    xs = {
+        "student_inputs": {"token_ids": x["token_ids"], "padding_mask": x["padding_mask"]},
+        "teacher_logits": logits,
+    }
+    d.fit(xs, y, batch_size=8, epochs=1, verbose=0)
+
+
+def test_distill_runs_all_tinybert_stages_with_corpus():
+    teacher, student = mc.models("tinybert")
+    x, y = mc.batch(0)
+    corpus, _ = mc.batch(1)
+    result = kdzoo.distill(
+        "tinybert", teacher, student, (x, y), corpus=corpus, epochs=1, batch_size=8, verbose=0
+    )
+    assert result.stages == ["general", "intermediate", "prediction"]
+    assert "attention_loss" in result.history["general"]
+    assert "prediction_loss" in result.history["prediction"]
+    assert set(result.layers) == {"fit_dense"}
+    only_task = kdzoo.distill(
+        "tinybert", teacher, student, (x, y), epochs=1, batch_size=8, verbose=0
+    )
+    assert only_task.stages == ["intermediate", "prediction"]
+
+
+def test_distilbert_initialises_student_from_teacher_layers():
+    teacher, student = mc.models("distilbert")
+    get_method("distilbert").prepare_student(teacher, student)  # 4 -> 2: every other, [0, 2]
+    for i, j in enumerate([0, 2]):
+        for a, b in zip(
+            student.encoder_layers[i].weights, teacher.encoder_layers[j].weights, strict=True
+        ):
+            np.testing.assert_array_equal(to_numpy(a), to_numpy(b))
+    np.testing.assert_array_equal(
+        to_numpy(student.embeddings.token_embedding.embeddings),
+        to_numpy(teacher.embeddings.token_embedding.embeddings),
+    )
