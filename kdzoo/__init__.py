@@ -26,7 +26,12 @@ _LAZY = {
 }
 
 
+_SUBMODULES = {"api", "distillers", "losses", "mapping", "models", "optim", "tokenization", "zoo"}
+
+
 def __getattr__(name: str):
+    if name in _SUBMODULES:
+        return importlib.import_module(f"kdzoo.{name}")
     if name in _LAZY:
         module, attr = _LAZY[name]
         value = getattr(importlib.import_module(module), attr)

@@ -208,3 +208,21 @@ def test_distilbert_initialises_student_from_teacher_layers():
         to_numpy(student.embeddings.token_embedding.embeddings),
         to_numpy(teacher.embeddings.token_embedding.embeddings),
     )
+
+
+def test_lad_gates_have_their_own_learning_rate():
+    teacher, student = mc.models("lad")
+    method = get_method("lad", learning_rate=3e-3, gate_learning_rate=0.0)
+    d = Distiller(method, teacher, student, seq_length=mc.LENGTH)
+    d.compile(optimizer=method.optimizer("task", 10, d.aux_layers))
+    gates = [v for g in d.aux_layers.values() for v in g.trainable_weights]
+    assert len(d.aux_layers) == 3  # teacher layers 2..4; layer 1 passes through
+    before = snapshot(gates), snapshot(d.student.trainable_weights)
+    x, y = mc.batch(0)
+    d.fit(x, y, batch_size=8, epochs=1, verbose=0)
+    for path, value in snapshot(gates).items():
+        np.testing.assert_array_equal(value, before[0][path])  # gate lr 0: frozen
+    assert any(
+        not np.array_equal(v, before[1][p])
+        for p, v in snapshot(d.student.trainable_weights).items()
+    )

@@ -35,3 +35,26 @@ def test_ci_runs_the_readme_commands():
         command = block.split("\n", 1)[0]
         assert command.startswith(".venv/bin/" if marker == "ci:test" else "python3 -m venv")
     assert "constraints.txt" in README.split("<!-- ci:setup", 1)[1].split("```", 2)[1]
+
+
+def test_five_line_distill_example_runs(tmp_path):
+    """Execute the README's kdzoo.distill block, with a local checkpoint for the path."""
+    import method_cases as mc
+
+    from kdzoo.models import BertModel, to_hf
+
+    code = README.split("## Distilling in five lines", 1)[1].split("```python\n", 1)[1]
+    code = code.split("```", 1)[0]
+    assert len(code.strip().splitlines()) == 5
+    teacher = BertModel(dict(mc.TEACHER, num_attention_heads=12, hidden_size=24))
+    to_hf(teacher, tmp_path / "teacher")
+    x, y = mc.batch(0)
+    x_unlabelled, _ = mc.batch(1)
+    code = code.replace("path/to/fine-tuned-bert", str(tmp_path / "teacher"))
+    code = code.replace('"tinybert.keras"', repr(str(tmp_path / "tinybert.keras")))
+    scope = {"x": x, "y": y, "x_unlabelled": x_unlabelled}
+    exec(compile(code, "README.md", "exec"), scope)
+    result = scope["result"]
+    assert result.stages == ["general", "intermediate", "prediction"]
+    assert (tmp_path / "tinybert.keras").exists()
+    assert result.student.config.hidden_size == 312
