@@ -23,11 +23,16 @@ LAD (Lin et al.)           :func:`highway_gate` / :class:`HighwayGate`,
                            :func:`aggregate_teacher_layers`, :func:`aggregated_hidden_mse`
 =========================  ==========================================================
 
-Where kdzoo goes beyond ``keras.distillation``: its ``LogitsDistillation`` covers the
-Hinton term of a single-output model, but not token-level logits with padding masks,
-pre-softmax attention scores with TinyBERT's threshold, projected hidden states, [CLS]
-patience features or LAD's gated aggregation. Those are here as plain functions so
-that a distiller (``kdzoo.distillers``) can combine them freely.
+Where kdzoo meets ``keras.distillation``: the logit-level terms are also offered as
+``keras.distillation.DistillationLoss`` subclasses (:class:`HintonDistillation`,
+:class:`LogitMSEDistillation`), so a Keras ``Distiller`` over your own functional
+models can use kdzoo's exact computations, and kdzoo's ``kd`` and ``bilstm`` methods
+compute their soft terms through them. kdzoo goes further than ``keras.distillation``
+for everything else: token-level logits with padding masks, pre-softmax attention
+scores with TinyBERT's threshold, projected hidden states, [CLS] patience features and
+LAD's gated aggregation need the internals of subclassed models, a layer mapping and
+trainable projections or gates, so they are plain functions here and
+:mod:`kdzoo.distillers` combines them.
 
 Book chapter: ``book/losses/index.md``.
 """
@@ -39,6 +44,8 @@ from keras import ops
 
 __all__ = [
     "HighwayGate",
+    "HintonDistillation",
+    "LogitMSEDistillation",
     "aggregate_teacher_layers",
     "aggregated_hidden_mse",
     "attention_score_mse",
@@ -534,3 +541,59 @@ def aggregated_hidden_mse(student_hiddens, aggregated, *, weight: float = 1.0):
     for s, a in zip(student_hiddens, aggregated, strict=True):
         total = total + ops.mean(ops.square(_f32(s) - _f32(a)))
     return weight * total / m
+
+
+# --------------------------------------------------------------------------- keras.distillation
+
+_DistillationLoss = getattr(getattr(keras, "distillation", None), "DistillationLoss", object)
+
+
+class HintonDistillation(_DistillationLoss):
+    """:func:`hinton_kd_loss` as a ``keras.distillation.DistillationLoss``.
+
+    Use it with ``keras.distillation.Distiller`` on models with one logits output::
+
+        keras.distillation.Distiller(teacher, student,
+                                     distillation_losses=HintonDistillation(temperature=4))
+    """
+
+    def __init__(
+        self,
+        temperature: float = 4.0,
+        scale_by_t2: bool = True,
+        divergence: str = "kl",
+        mean_over_classes: bool = False,
+    ):
+        self.temperature, self.scale_by_t2 = temperature, scale_by_t2
+        self.divergence, self.mean_over_classes = divergence, mean_over_classes
+
+    def compute_loss(self, teacher_outputs, student_outputs, **kwargs):
+        return hinton_kd_loss(
+            student_outputs,
+            teacher_outputs,
+            self.temperature,
+            scale_by_t2=self.scale_by_t2,
+            divergence=self.divergence,
+            mean_over_classes=self.mean_over_classes,
+        )
+
+    def get_config(self):
+        return {
+            "temperature": self.temperature,
+            "scale_by_t2": self.scale_by_t2,
+            "divergence": self.divergence,
+            "mean_over_classes": self.mean_over_classes,
+        }
+
+
+class LogitMSEDistillation(_DistillationLoss):
+    """:func:`logit_mse` (Tang et al.) as a ``keras.distillation.DistillationLoss``."""
+
+    def __init__(self, reduction: str = "mean"):
+        self.reduction = reduction
+
+    def compute_loss(self, teacher_outputs, student_outputs, **kwargs):
+        return logit_mse(student_outputs, teacher_outputs, reduction=self.reduction)
+
+    def get_config(self):
+        return {"reduction": self.reduction}

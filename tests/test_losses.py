@@ -294,3 +294,32 @@ def test_bad_arguments():
         L.logit_mse(z, z, reduction="sum")
     with pytest.raises(ValueError, match="'mean' or 'sum_hidden'"):
         L.patient_loss(z[None], z[None], reduction="sum")
+
+
+def test_losses_plug_into_keras_distillation():
+    """kdzoo's logit losses work inside keras.distillation.Distiller (functional models)."""
+    import keras
+
+    x = rng.normal(size=(64, 6)).astype("float32")
+    y = (x[:, 0] > 0).astype("int32")
+
+    def mlp(width):
+        return keras.Sequential(
+            [keras.Input((6,)), keras.layers.Dense(width, activation="relu"), keras.layers.Dense(2)]
+        )
+
+    teacher, student = mlp(32), mlp(4)
+    teacher.compile("adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    teacher.fit(x, y, epochs=20, verbose=0)
+    for loss in (L.HintonDistillation(temperature=2.0), L.LogitMSEDistillation()):
+        d = keras.distillation.Distiller(
+            teacher, student, distillation_losses=loss, student_loss_weight=0.0
+        )
+        d.compile(
+            optimizer=keras.optimizers.Adam(1e-2),
+            loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        )
+        hist = d.fit(x, y, epochs=10, batch_size=16, verbose=0).history["distillation_loss"]
+        assert hist[-1] < hist[0]
+        expected = loss.compute_loss(teacher(x), student(x))
+        assert float(to_numpy(expected)) >= 0.0

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from kdzoo.losses import tang_loss
+from kdzoo.losses import LogitMSEDistillation
 from kdzoo.optim import make_optimizer
 from kdzoo.zoo.base import Method, MethodConfig, hard_label_loss, register
 
@@ -53,7 +53,7 @@ class BiLSTM(Method):
     def loss_terms(self, stage, x, y, teacher_out, student_out, layers, training):
         c = self.config
         s, t = student_out["logits"], teacher_out["logits"]
-        mse = tang_loss(s, t, alpha=0.0, reduction=c.mse_reduction)
+        mse = LogitMSEDistillation(c.mse_reduction).compute_loss(t, s)
         if c.alpha == 0:
             return {"mse_loss": mse}
         return {"ce_loss": c.alpha * hard_label_loss(s, y), "mse_loss": (1 - c.alpha) * mse}
