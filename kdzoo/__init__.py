@@ -5,6 +5,7 @@ is imported on first use of one of these:
 
 - :func:`kdzoo.distill` runs a method; :func:`kdzoo.methods` lists the methods;
   :func:`kdzoo.get_method` builds one with its config;
+- :func:`kdzoo.tasks` lists the tasks; :func:`kdzoo.load_task` loads one;
 - :mod:`kdzoo.models`, :mod:`kdzoo.losses`, :mod:`kdzoo.mapping`,
   :mod:`kdzoo.tokenization`, :mod:`kdzoo.distillers`.
 """
@@ -15,7 +16,16 @@ import importlib
 
 from kdzoo._version import __version__
 
-__all__ = ["DistillResult", "Distiller", "__version__", "distill", "get_method", "methods"]
+__all__ = [
+    "DistillResult",
+    "Distiller",
+    "__version__",
+    "distill",
+    "get_method",
+    "load_task",
+    "methods",
+    "tasks",
+]
 
 _LAZY = {
     "distill": ("kdzoo.api", "distill"),
@@ -23,10 +33,22 @@ _LAZY = {
     "Distiller": ("kdzoo.distillers", "Distiller"),
     "methods": ("kdzoo.zoo.base", "methods"),
     "get_method": ("kdzoo.zoo.base", "get_method"),
+    "tasks": ("kdzoo.data.base", "tasks"),
+    "load_task": ("kdzoo.data.base", "load_task"),
 }
 
 
-_SUBMODULES = {"api", "distillers", "losses", "mapping", "models", "optim", "tokenization", "zoo"}
+_SUBMODULES = {
+    "api",
+    "data",
+    "distillers",
+    "losses",
+    "mapping",
+    "models",
+    "optim",
+    "tokenization",
+    "zoo",
+}
 
 
 def __getattr__(name: str):

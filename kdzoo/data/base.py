@@ -121,7 +121,7 @@ def register_task(spec: TaskSpec, loader: Callable[..., TaskData]) -> None:
 
 
 def _ensure_registered() -> None:
-    import kdzoo.data.glue  # noqa: F401  (registers the GLUE tasks)
+    pass
 
 
 def tasks() -> list[str]:

@@ -1,0 +1,424 @@
+"""Embedded offline tasks: generated from a small grammar, deterministically from a seed.
+
+kdzoo must do its whole job without a network, so it carries tasks of its own. They
+are written by code, not shipped as data, from a lexicon and a handful of rules whose
+labels follow from a small piece of logic. Each task targets phenomena on which
+students of different kinds differ:
+
+- ``synth-nli`` (three-way NLI, the labels and their order as in MNLI): a premise
+  ``[quantifier] [noun] [did not]? [verb] the [noun]`` and a hypothesis derived from it
+  by one edit whose label the rules determine:
+
+  * **hypernyms** and **quantifier monotonicity**: "some dog chased the cat" entails
+    "some animal chased the cat", but "every dog ..." does not entail "every animal
+    ..."; "every animal ..." entails "every dog ...";
+  * **negation and its scope**: "the dog chased the cat" contradicts "the dog did not
+    chase the cat"; "the dog chased the cat" entails "the dog chased the animal", but
+    "the dog did not chase the cat" does not entail "the dog did not chase the animal"
+    (negation reverses the object's monotonicity);
+  * **quantifiers**: every ⇒ some; some ⇏ every; no contradicts some;
+  * **word order and role swaps**: "the dog chased the cat" vs "the cat chased the
+    dog" is neutral, although both hold the same words.
+
+- ``synth-sentiment`` (binary): evaluative sentences whose polarity depends on
+  negation ("the plot was not dull"), embedding under negated or quantified attitudes
+  ("nobody thought that the film was boring"), and the order of contrast clauses
+  ("X but Y" follows Y, "X although Y" follows X).
+
+Both come with train / dev / test splits, POS tags for every token (for Tang et al.'s
+POS-guided replacement) and an unlabelled corpus from the same grammar
+(:func:`embedded_corpus`) for general distillation, MLM pre-training and a word2vec
+stand-in for GloVe.
+
+Book chapter: ``book/tasks/embedded.md``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+import numpy as np
+
+from kdzoo.data.base import Split, TaskData, TaskSpec, register_task
+
+__all__ = ["EMBEDDED_TASKS", "embedded_corpus", "load_embedded"]
+
+# --------------------------------------------------------------------------- lexicon
+
+# hypernym chains: word -> its parent category
+_HYPERNYM = {
+    "dog": "mammal",
+    "cat": "mammal",
+    "horse": "mammal",
+    "rabbit": "mammal",
+    "sparrow": "bird",
+    "eagle": "bird",
+    "parrot": "bird",
+    "owl": "bird",
+    "salmon": "fish",
+    "shark": "fish",
+    "trout": "fish",
+    "mammal": "animal",
+    "bird": "animal",
+    "fish": "animal",
+    "farmer": "person",
+    "teacher": "person",
+    "doctor": "person",
+    "child": "person",
+    "pilot": "person",
+    "baker": "person",
+}
+_NOUNS = [*sorted(_HYPERNYM), "animal", "person"]
+_VERBS = {  # past tense -> base form (after "did not")
+    "chased": "chase",
+    "saw": "see",
+    "fed": "feed",
+    "followed": "follow",
+    "greeted": "greet",
+    "watched": "watch",
+    "ignored": "ignore",
+    "helped": "help",
+    "found": "find",
+    "called": "call",
+}
+_QUANTIFIERS = ("the", "some", "every", "no")
+
+
+def _ancestors(noun: str) -> list[str]:
+    out = []
+    while noun in _HYPERNYM:
+        noun = _HYPERNYM[noun]
+        out.append(noun)
+    return out
+
+
+def _descendants(noun: str) -> list[str]:
+    return [n for n in _NOUNS if noun in _ancestors(n)]
+
+
+# --------------------------------------------------------------------------- NLI
+
+
+@dataclass(frozen=True)
+class _Clause:
+    quantifier: str  # of the subject
+    subject: str
+    negated: bool
+    verb: str  # past tense
+    obj: str
+
+    def text(self) -> str:
+        verb = f"did not {_VERBS[self.verb]}" if self.negated else self.verb
+        return f"{self.quantifier} {self.subject} {verb} the {self.obj}"
+
+    def tags(self) -> list[str]:
+        verb = ["AUX", "PART", "VERB"] if self.negated else ["VERB"]
+        return ["DET", "NOUN", *verb, "DET", "NOUN"]
+
+
+ENTAILMENT, NEUTRAL, CONTRADICTION = 0, 1, 2
+
+
+def _nli_pair(rng: np.random.Generator) -> tuple[_Clause, _Clause, int, str]:
+    """One (premise, hypothesis, label, phenomenon) drawn from the rules below."""
+    subject, obj = rng.choice(_NOUNS, 2, replace=False)
+    p = _Clause(
+        str(rng.choice(_QUANTIFIERS)),
+        str(subject),
+        bool(rng.random() < 0.3),
+        str(rng.choice(list(_VERBS))),
+        str(obj),
+    )
+    rule = rng.choice(
+        [
+            "subj_up",
+            "subj_down",
+            "negation",
+            "quantifier",
+            "swap",
+            "obj_scope",
+            "other_obj",
+            "other_verb",
+            "copy",
+        ],
+        p=[0.14, 0.14, 0.12, 0.14, 0.12, 0.14, 0.08, 0.06, 0.06],
+    )
+    up = {"the": True, "some": True, "every": False, "no": False}  # subject monotonicity
+    if rule in ("subj_up", "subj_down"):
+        options = _ancestors(p.subject) if rule == "subj_up" else _descendants(p.subject)
+        options = [n for n in options if n != p.obj]
+        if not options or p.negated:
+            return _nli_pair(rng)
+        h = dataclasses.replace(p, subject=str(rng.choice(options)))
+        # Upward-monotone subject positions (the, some) license hypernyms; downward
+        # ones (every, no) license hyponyms.
+        licensed = up[p.quantifier] == (rule == "subj_up")
+        return p, h, ENTAILMENT if licensed else NEUTRAL, "hypernym_quantifier"
+    if rule == "negation":
+        if p.quantifier == "no":
+            return _nli_pair(rng)
+        h = dataclasses.replace(p, negated=not p.negated)
+        # "the/every X did V" vs "the/every X did not V" cannot both hold;
+        # "some X did V" and "some X did not V" can.
+        return p, h, NEUTRAL if p.quantifier == "some" else CONTRADICTION, "negation"
+    if rule == "quantifier":
+        if p.negated:
+            return _nli_pair(rng)
+        pairs = {
+            ("every", "some"): ENTAILMENT,
+            ("the", "some"): ENTAILMENT,
+            ("some", "every"): NEUTRAL,
+            ("some", "the"): NEUTRAL,
+            ("some", "no"): CONTRADICTION,
+            ("no", "some"): CONTRADICTION,
+            ("every", "no"): CONTRADICTION,
+            ("the", "no"): CONTRADICTION,
+            ("no", "every"): CONTRADICTION,
+        }
+        options = [(a, b) for (a, b) in pairs if a == p.quantifier]
+        _, q = options[rng.integers(len(options))]
+        return p, dataclasses.replace(p, quantifier=q), pairs[(p.quantifier, q)], "quantifier"
+    if rule == "swap":
+        if p.quantifier != "the":
+            p = dataclasses.replace(p, quantifier="the")
+        return p, dataclasses.replace(p, subject=p.obj, obj=p.subject), NEUTRAL, "role_swap"
+    if rule == "obj_scope":
+        # The object of "the X did V the Y" is upward monotone; negation flips it.
+        go_up = bool(rng.random() < 0.5)
+        options = _ancestors(p.obj) if go_up else _descendants(p.obj)
+        options = [n for n in options if n != p.subject]
+        if not options or p.quantifier not in ("the", "some"):
+            return _nli_pair(rng)
+        h = dataclasses.replace(p, obj=str(rng.choice(options)))
+        licensed = go_up != p.negated
+        return p, h, ENTAILMENT if licensed else NEUTRAL, "negation_scope"
+    if rule == "other_obj":
+        others = [
+            n
+            for n in _NOUNS
+            if n not in (p.obj, p.subject)
+            and n not in _ancestors(p.obj)
+            and n not in _descendants(p.obj)
+        ]
+        return p, dataclasses.replace(p, obj=str(rng.choice(others))), NEUTRAL, "lexical"
+    if rule == "other_verb":
+        others = [v for v in _VERBS if v != p.verb]
+        return p, dataclasses.replace(p, verb=str(rng.choice(others))), NEUTRAL, "lexical"
+    return p, p, ENTAILMENT, "identity"
+
+
+def _nli_split(n: int, rng: np.random.Generator, exclude=frozenset()) -> tuple[Split, list[str]]:
+    """``n`` pairs with balanced labels (a target label first, then pairs until one fits)."""
+    premises, hypotheses, labels, p_tags, h_tags, phenomena = [], [], [], [], [], []
+    while len(labels) < n:
+        target = rng.integers(3)
+        while True:
+            p, h, label, phenomenon = _nli_pair(rng)
+            if label == target and (p.text(), h.text()) not in exclude:
+                break
+        premises.append(p.text())
+        hypotheses.append(h.text())
+        p_tags.append(p.tags())
+        h_tags.append(h.tags())
+        labels.append(label)
+        phenomena.append(phenomenon)
+    split = Split(
+        texts={"premise": premises, "hypothesis": hypotheses},
+        labels=np.asarray(labels, np.int32),
+        pos_tags={"premise": p_tags, "hypothesis": h_tags},
+    )
+    return split, phenomena
+
+
+# --------------------------------------------------------------------------- sentiment
+
+_TOPICS = [
+    "the film",
+    "the plot",
+    "the acting",
+    "the ending",
+    "the script",
+    "the music",
+    "the cast",
+    "the story",
+    "the dialogue",
+    "the camera work",
+]
+_POSITIVE = [
+    "good",
+    "great",
+    "moving",
+    "charming",
+    "clever",
+    "sharp",
+    "gripping",
+    "warm",
+    "funny",
+    "brilliant",
+]
+_NEGATIVE = [
+    "bad",
+    "dull",
+    "boring",
+    "awful",
+    "clumsy",
+    "tedious",
+    "flat",
+    "silly",
+    "messy",
+    "bland",
+]
+_DEGREE = ["", "very ", "really ", "quite ", "rather "]
+# attitude frames: (text, whether it flips the embedded polarity)
+_FRAMES = [
+    ("everyone agreed that", False),
+    ("critics said that", False),
+    ("i think that", False),
+    ("nobody thought that", True),
+    ("i do not think that", True),
+    ("no critic said that", True),
+]
+
+
+def _evaluation(rng) -> tuple[str, list[str], int]:
+    positive = bool(rng.random() < 0.5)
+    negated = bool(rng.random() < 0.35)
+    adjective = str(rng.choice(_POSITIVE if positive else _NEGATIVE))
+    degree = str(rng.choice(_DEGREE))
+    topic = str(rng.choice(_TOPICS))
+    words = [*topic.split(), "was", *(["not"] if negated else []), *degree.split(), adjective]
+    tags = [
+        "DET",
+        *["NOUN"] * (len(topic.split()) - 1),
+        "VERB",
+        *(["PART"] if negated else []),
+        *(["ADV"] if degree else []),
+        "ADJ",
+    ]
+    return " ".join(words), tags, int(positive != negated)
+
+
+def _sentiment_sentence(rng) -> tuple[str, list[str], int, str]:
+    text, tags, label = _evaluation(rng)
+    roll = rng.random()
+    if roll < 0.3:
+        frame, flips = _FRAMES[rng.integers(len(_FRAMES))]
+        ftags = {
+            "everyone": "PRON",
+            "critics": "NOUN",
+            "i": "PRON",
+            "nobody": "PRON",
+            "no": "DET",
+            "critic": "NOUN",
+            "agreed": "VERB",
+            "said": "VERB",
+            "think": "VERB",
+            "thought": "VERB",
+            "do": "AUX",
+            "not": "PART",
+            "that": "SCONJ",
+        }
+        return (
+            f"{frame} {text}",
+            [ftags[w] for w in frame.split()] + tags,
+            int(label != flips),
+            "embedding",
+        )
+    if roll < 0.6:
+        text2, tags2, label2 = _evaluation(rng)
+        if rng.random() < 0.5:  # "X but Y": Y decides
+            return f"{text} but {text2}", [*tags, "CCONJ", *tags2], label2, "but"
+        return f"{text} although {text2}", [*tags, "SCONJ", *tags2], label, "although"
+    return text, tags, label, "negation" if "not" in text.split() else "plain"
+
+
+def _sentiment_split(n: int, rng, exclude=frozenset()) -> tuple[Split, list[str]]:
+    texts, tags, labels, phenomena = [], [], [], []
+    while len(labels) < n:
+        t, g, y, ph = _sentiment_sentence(rng)
+        if (t,) in exclude:
+            continue
+        texts.append(t)
+        tags.append(g)
+        labels.append(y)
+        phenomena.append(ph)
+    return Split(
+        texts={"sentence": texts}, labels=np.asarray(labels, np.int32), pos_tags={"sentence": tags}
+    ), phenomena
+
+
+# --------------------------------------------------------------------------- registry
+
+EMBEDDED_TASKS = {
+    "synth-nli": TaskSpec(
+        name="synth-nli",
+        text_fields=("premise", "hypothesis"),
+        label_names=("entailment", "neutral", "contradiction"),
+        metrics=("accuracy",),
+        description="Generated NLI: hypernyms, quantifiers, negation scope, role swaps.",
+        source="embedded",
+    ),
+    "synth-sentiment": TaskSpec(
+        name="synth-sentiment",
+        text_fields=("sentence",),
+        label_names=("negative", "positive"),
+        metrics=("accuracy",),
+        description="Generated sentiment: negation, negated attitudes, but / although.",
+        source="embedded",
+    ),
+}
+_GENERATORS = {"synth-nli": _nli_split, "synth-sentiment": _sentiment_split}
+_SIZES = {"train": 6000, "dev": 1000, "test": 1000}
+
+
+def load_embedded(
+    spec: TaskSpec | str,
+    *,
+    seed: int = 0,
+    train_size: int = _SIZES["train"],
+    dev_size: int = _SIZES["dev"],
+    test_size: int = _SIZES["test"],
+    max_train_examples: int | None = None,
+    max_eval_examples: int | None = None,
+) -> TaskData:
+    """Generate an embedded task. The same seed gives the same data on every machine.
+
+    Each split is drawn from its own random stream (derived from ``seed`` and the split
+    name). Dev and test hold no example that is also in train, so they measure
+    generalisation, not recall. ``info["phenomena"]`` names, per split, the rule behind
+    each example.
+    """
+    spec = EMBEDDED_TASKS[spec] if isinstance(spec, str) else spec
+    generate = _GENERATORS[spec.name]
+    sizes = {"train": train_size, "dev": dev_size, "test": test_size}
+    splits, phenomena, seen = {}, {}, frozenset()
+    for i, (name, size) in enumerate(sizes.items()):
+        rng = np.random.default_rng([seed, i, len(spec.name)])
+        splits[name], phenomena[name] = generate(size, rng, exclude=seen)
+        if name == "train":
+            seen = frozenset(zip(*(splits[name].texts[f] for f in spec.text_fields), strict=True))
+    splits["train"] = splits["train"].subset(max_train_examples, seed)
+    for name in ("dev", "test"):
+        splits[name] = splits[name].subset(max_eval_examples, seed)
+    return TaskData(
+        spec=spec, splits=splits, info={"source": "embedded", "seed": seed, "phenomena": phenomena}
+    )
+
+
+def embedded_corpus(n: int = 20000, seed: int = 0) -> list[str]:
+    """Unlabelled sentences from both grammars, for general distillation, MLM
+    pre-training and training a word2vec stand-in for GloVe."""
+    rng = np.random.default_rng([seed, 99])
+    out = []
+    for _ in range(n):
+        if rng.random() < 0.5:
+            p, h, _, _ = _nli_pair(rng)
+            out.append((p if rng.random() < 0.5 else h).text())
+        else:
+            out.append(_sentiment_sentence(rng)[0])
+    return out
+
+
+for _spec in EMBEDDED_TASKS.values():
+    register_task(_spec, load_embedded)
