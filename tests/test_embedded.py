@@ -1,0 +1,147 @@
+"""The embedded offline tasks: deterministic, balanced, held-out dev/test, tagged, and
+labelled by the rules their docstring states (restated here independently)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import kdzoo
+from kdzoo.data.embedded import embedded_corpus, load_embedded
+
+NLI = load_embedded("synth-nli", train_size=1500, dev_size=300, test_size=300)
+SENT = load_embedded("synth-sentiment", train_size=1500, dev_size=300, test_size=300)
+
+
+def test_listed_and_loadable_by_name():
+    assert {"synth-nli", "synth-sentiment"} <= set(kdzoo.tasks())
+    data = kdzoo.load_task("synth-nli", train_size=50, dev_size=10, test_size=10)
+    assert data.spec.label_names == ("entailment", "neutral", "contradiction")  # MNLI order
+    assert len(data["train"]) == 50
+
+
+@pytest.mark.parametrize("data", [NLI, SENT], ids=["nli", "sentiment"])
+def test_deterministic_and_seed_dependent(data):
+    name = data.spec.name
+    again = load_embedded(name, train_size=1500, dev_size=300, test_size=300)
+    assert again["train"].texts == data["train"].texts
+    np.testing.assert_array_equal(again["dev"].labels, data["dev"].labels)
+    other = load_embedded(name, seed=1, train_size=1500, dev_size=300, test_size=300)
+    assert other["train"].texts != data["train"].texts
+
+
+@pytest.mark.parametrize("data", [NLI, SENT], ids=["nli", "sentiment"])
+def test_balanced_held_out_and_tagged(data):
+    spec = data.spec
+    counts = np.bincount(data["train"].labels, minlength=spec.num_labels)
+    assert counts.min() > 0.8 * len(data["train"]) / spec.num_labels
+    train = set(zip(*(data["train"].texts[f] for f in spec.text_fields), strict=True))
+    for split in ("dev", "test"):
+        rows = zip(*(data[split].texts[f] for f in spec.text_fields), strict=True)
+        assert not train & set(rows), f"{split} repeats training examples"
+    for split in data.splits.values():
+        for field in spec.text_fields:
+            for text, tags in zip(split.texts[field], split.pos_tags[field], strict=True):
+                assert len(text.split()) == len(tags), (text, tags)
+
+
+def nli_rows(phenomenon):
+    split, ph = NLI["train"], NLI.info["phenomena"]["train"]
+    return [
+        (p, h, NLI.spec.label_names[y])
+        for p, h, y, k in zip(
+            split.texts["premise"], split.texts["hypothesis"], split.labels, ph, strict=True
+        )
+        if k == phenomenon
+    ]
+
+
+def test_role_swap_is_neutral_with_the_same_words():
+    rows = nli_rows("role_swap")
+    assert rows
+    for p, h, label in rows:
+        assert sorted(p.split()) == sorted(h.split()) and p != h and label == "neutral"
+
+
+def test_negation_contradicts_except_under_some():
+    rows = nli_rows("negation")
+    assert rows
+    for p, h, label in rows:
+        assert ("not" in p.split()) != ("not" in h.split())
+        assert label == ("neutral" if p.startswith("some ") else "contradiction"), (p, h, label)
+
+
+# The taxonomy, restated: category -> its members (transitively).
+MEMBERS = {
+    "mammal": {"dog", "cat", "horse", "rabbit"},
+    "bird": {"sparrow", "eagle", "parrot", "owl"},
+    "fish": {"salmon", "shark", "trout"},
+    "person": {"farmer", "teacher", "doctor", "child", "pilot", "baker"},
+}
+MEMBERS["animal"] = (
+    MEMBERS["mammal"] | MEMBERS["bird"] | MEMBERS["fish"] | {"mammal", "bird", "fish"}
+)
+
+
+def is_a(word, category):
+    return word in MEMBERS.get(category, set())
+
+
+def test_negation_reverses_object_monotonicity():
+    rows = nli_rows("negation_scope")
+    assert rows
+    for p, h, label in rows:
+        p_obj, h_obj, negated = p.split()[-1], h.split()[-1], "not" in p.split()
+        if is_a(p_obj, h_obj):  # the hypothesis generalises the object
+            assert label == ("neutral" if negated else "entailment"), (p, h, label)
+        else:
+            assert is_a(h_obj, p_obj)  # it specialises it
+            assert label == ("entailment" if negated else "neutral"), (p, h, label)
+
+
+def test_quantifier_monotonicity_on_the_subject():
+    rows = nli_rows("hypernym_quantifier")
+    assert rows
+    for p, h, label in rows:
+        q, p_subj, h_subj = p.split()[0], p.split()[1], h.split()[1]
+        if is_a(p_subj, h_subj):  # a category in the hypothesis: upward (the, some)
+            assert label == ("entailment" if q in ("the", "some") else "neutral"), (p, h)
+        else:  # a member in the hypothesis: downward (every, no)
+            assert is_a(h_subj, p_subj)
+            assert label == ("entailment" if q in ("every", "no") else "neutral"), (p, h)
+
+
+def test_sentiment_rules():
+    split, ph = SENT["train"], SENT.info["phenomena"]["train"]
+    positive = {
+        "good",
+        "great",
+        "moving",
+        "charming",
+        "clever",
+        "sharp",
+        "gripping",
+        "warm",
+        "funny",
+        "brilliant",
+    }
+
+    def polarity(clause):
+        words = clause.split()
+        return int((words[-1] in positive) != ("not" in words))
+
+    for text, y, kind in zip(split.texts["sentence"], split.labels, ph, strict=True):
+        if kind == "but":
+            assert y == polarity(text.split(" but ")[1])
+        elif kind == "although":
+            assert y == polarity(text.split(" although ")[0])
+        elif kind in ("plain", "negation"):
+            assert y == polarity(text)
+
+
+def test_corpus():
+    corpus = embedded_corpus(500)
+    assert len(corpus) == 500 and corpus == embedded_corpus(500)
+    assert len(set(corpus)) > 300
+    words = {w for s in corpus for w in s.split()}
+    assert {"dog", "animal", "not", "but"} <= words
