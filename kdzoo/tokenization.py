@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import warnings
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -36,6 +37,13 @@ __all__ = [
 ]
 
 SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
+_WARNED: set[str] = set()
+
+
+def _warn_once(message: str) -> None:
+    if message not in _WARNED:
+        _WARNED.add(message)
+        warnings.warn(message, stacklevel=3)
 
 
 def load_tokenizer(name_or_path: str | os.PathLike):
@@ -120,6 +128,13 @@ def encode(
     """
     if config is not None:
         check_tokenizer(tokenizer, config)
+        if max_length > config.max_position_embeddings:
+            _warn_once(
+                f"max_length={max_length} is longer than the model's "
+                f"{config.max_position_embeddings} positions; truncating to "
+                f"{config.max_position_embeddings}."
+            )
+            max_length = config.max_position_embeddings
     texts = list(texts)
     if texts_pair is not None:
         texts_pair = list(texts_pair)

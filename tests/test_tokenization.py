@@ -88,3 +88,25 @@ def test_word_vocab(tmp_path):
     vocab.save(tmp_path / "v.json")
     assert WordVocab.load(tmp_path / "v.json").itos == vocab.itos
     assert len(WordVocab.build(CORPUS, max_size=5)) == 5
+
+
+def test_too_long_for_the_model_truncates_and_warns_once():
+    import warnings
+
+    tok = train_wordpiece(CORPUS, vocab_size=80)
+    config = BertConfig.from_preset("micro-2l-32h", vocab_size=len(tok), max_position_embeddings=8)
+    long_text = " ".join(CORPUS[:4])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        enc = encode(tok, [long_text], max_length=32, config=config)
+        encode(tok, [long_text], max_length=32, config=config)
+    assert enc["token_ids"].shape == (1, 8)
+    assert sum("longer than the model's 8 positions" in str(w.message) for w in caught) == 1
+
+
+def test_model_rejects_inputs_longer_than_its_positions():
+    from kdzoo.models import BertModel
+
+    model = BertModel("micro-2l-32h", max_position_embeddings=8)
+    with pytest.raises(ValueError, match="has 8 positions"):
+        model({"token_ids": np.ones((1, 12), np.int32)})

@@ -603,6 +603,14 @@ class BertModel(DictOutputModel):
                 f"and 'padding_mask'); got keys {sorted(inputs)}."
             )
         token_ids = ops.cast(inputs["token_ids"], "int32")
+        length = token_ids.shape[1]
+        if length is not None and length > self.config.max_position_embeddings:
+            raise ValueError(
+                f"inputs have {length} tokens but the model has "
+                f"{self.config.max_position_embeddings} positions; encode with "
+                f"max_length={self.config.max_position_embeddings} (kdzoo.tokenization.encode "
+                "truncates) or use a model with more max_position_embeddings."
+            )
         segment_ids = inputs.get("segment_ids")
         segment_ids = (
             ops.zeros_like(token_ids) if segment_ids is None else ops.cast(segment_ids, "int32")
