@@ -2,6 +2,8 @@
 
     kdzoo info                  versions, the Keras backend, and what works offline
     kdzoo presets               the model presets with their parameter counts
+    kdzoo methods               the distillation methods and their papers
+    kdzoo tasks                 the tasks (GLUE and the embedded offline ones)
     kdzoo demo                  the smallest real distillation run (offline, ~1 min)
 
 Pick the backend with the ``KERAS_BACKEND`` environment variable (torch,
@@ -56,6 +58,28 @@ def _cmd_presets(args) -> int:
     return 0
 
 
+def _cmd_methods(args) -> int:
+    from kdzoo.zoo.base import get_method, methods
+
+    for name in methods():
+        m = get_method(name)
+        print(f"{name:<12}{', '.join(m.stages):<34}{m.reference}")
+    return 0
+
+
+def _cmd_tasks(args) -> int:
+    from kdzoo.data.base import get_spec, tasks
+
+    for name in tasks():
+        spec = get_spec(name)
+        labels = "regression" if spec.is_regression else "/".join(spec.label_names)
+        print(
+            f"{name:<17}{'pair' if spec.is_pair else 'single':<8}{labels:<36}"
+            f"{', '.join(spec.metrics):<24}{spec.source}"
+        )
+    return 0
+
+
 def _cmd_demo(args) -> int:
     from kdzoo.demo import run_demo
 
@@ -82,6 +106,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("presets", help="model presets and parameter counts").set_defaults(
         func=_cmd_presets
     )
+    sub.add_parser("methods", help="distillation methods").set_defaults(func=_cmd_methods)
+    sub.add_parser("tasks", help="tasks and their metrics").set_defaults(func=_cmd_tasks)
     demo = sub.add_parser("demo", help="the smallest real distillation run (offline)")
     demo.add_argument("--seed", type=int, default=0)
     demo.add_argument("--quiet", action="store_true", help="no per-epoch progress bars")

@@ -44,3 +44,25 @@ def test_demo_distillation_beats_labels_only():
     assert result.distilled_accuracy > result.student_accuracy
     assert result.student_parameters < result.teacher_parameters / 10
     assert "student, distilled (KD)" in str(result)
+
+
+def test_methods_and_tasks_commands(capsys):
+    assert main(["methods"]) == 0
+    out = capsys.readouterr().out
+    assert "tinybert" in out and "general, intermediate, prediction" in out
+    assert main(["tasks"]) == 0
+    out = capsys.readouterr().out
+    assert "mnli" in out and "entailment/neutral/contradiction" in out and "synth-nli" in out
+
+
+def test_fresh_interpreter_sees_every_task_and_method():
+    """Registries fill themselves on first use, without the test modules' imports."""
+    import subprocess
+    import sys
+
+    code = "import kdzoo; print(kdzoo.tasks()); print(kdzoo.methods())"
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=300
+    ).stdout
+    for name in ("mnli", "stsb", "synth-nli", "synth-sentiment", "tinybert", "lad", "bilstm"):
+        assert f"'{name}'" in out

@@ -9,6 +9,7 @@ labels. GLUE tasks (:mod:`kdzoo.data.glue`) and the embedded offline tasks
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -121,7 +122,9 @@ def register_task(spec: TaskSpec, loader: Callable[..., TaskData]) -> None:
 
 
 def _ensure_registered() -> None:
-    pass
+    # Importing the task modules registers their tasks.
+    for module in ("kdzoo.data.embedded", "kdzoo.data.glue"):
+        importlib.import_module(module)
 
 
 def tasks() -> list[str]:
