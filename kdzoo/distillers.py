@@ -25,7 +25,9 @@ functions in :mod:`kdzoo.losses`.
 Inputs ``x`` are the model input dict, shared by both models; or a dict with
 ``"student_inputs"`` and ``"teacher_inputs"`` when they differ; optionally with
 ``"teacher_logits"`` [B, C] precomputed, in which case a method that needs only the
-teacher's logits does not run the teacher at all.
+teacher's logits does not run the teacher at all; or with ``"teacher_outputs"`` from
+:class:`kdzoo.data.cache.TeacherCache` (logits plus mapped hidden states and attention
+scores), which replaces the teacher's forward pass for every method.
 
 Book chapter: ``book/methods/index.md``.
 """
@@ -35,9 +37,11 @@ from __future__ import annotations
 import keras
 from keras import ops, tree
 
+from kdzoo.data.cache import CachedLayers
+
 __all__ = ["Distiller"]
 
-_SPLIT_KEYS = ("student_inputs", "teacher_inputs", "teacher_logits")
+_SPLIT_KEYS = ("student_inputs", "teacher_inputs", "teacher_logits", "teacher_outputs")
 
 
 class Distiller(keras.Model):
@@ -103,10 +107,30 @@ class Distiller(keras.Model):
         out = self.student(student_x, training=training, **self.method.student_flags(self.stage))
         return {**out, **extras}
 
+    def _cached(self, cached, flags):
+        n = self.teacher.config.num_hidden_layers
+        out = {"logits": ops.stop_gradient(cached["logits"])}
+        for group, flag, length, what in (
+            ("hidden_states", "output_hidden_states", n + 1, "hidden state"),
+            ("attention_scores", "output_attention_scores", n, "attention map"),
+        ):
+            if group in cached:
+                layers = {k: ops.stop_gradient(v) for k, v in cached[group].items()}
+                out[group] = CachedLayers(layers, length, what)
+            elif flags.get(flag):
+                raise ValueError(
+                    f"{self.method.name} ({self.stage}) needs the teacher's {group}, but the "
+                    f"teacher cache holds only {sorted(cached)}; build it with "
+                    f"{'hidden_layers' if group == 'hidden_states' else 'attention_layers'}=..."
+                )
+        return out
+
     def teacher_outputs(self, x, y_pred, training):
         """The teacher's outputs for this batch, as constants."""
         _, teacher_x, logits = self._split(x)
         flags = self.method.teacher_flags(self.stage)
+        if isinstance(x, dict) and "teacher_outputs" in x:
+            return self._cached(x["teacher_outputs"], flags)
         if logits is not None and not any(flags.values()):
             return {"logits": ops.stop_gradient(logits)}
         if teacher_x is None:
