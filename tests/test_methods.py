@@ -226,3 +226,11 @@ def test_lad_gates_have_their_own_learning_rate():
         not np.array_equal(v, before[1][p])
         for p, v in snapshot(d.student.trainable_weights).items()
     )
+
+
+@pytest.mark.parametrize("name", ["pkd", "lad", "distilbert"])
+def test_width_mismatch_explains(name):
+    teacher, _ = mc.models(name)
+    narrow = kdzoo.models.BertModel(dict(mc.NARROW, mlm_head=name == "distilbert"))
+    with pytest.raises(ValueError, match=r"hidden size \(8\) must equal the teacher's \(16\)"):
+        Distiller(get_method(name, **mc.CASES[name]["config"]), teacher, narrow, seq_length=10)

@@ -147,6 +147,17 @@ class Method:
 # -- small helpers the methods share ------------------------------------------------------
 
 
+def require_same_width(teacher, student, method: str, why: str) -> None:
+    """Raise unless the student is as wide as the teacher (no projection in ``method``)."""
+    sw, tw = student.config.hidden_size, teacher.config.hidden_size
+    if sw != tw:
+        raise ValueError(
+            f"{method} {why}: the student's hidden size ({sw}) must equal the teacher's "
+            f"({tw}). Use a student preset of the teacher's width, or TinyBERT, whose "
+            "projection bridges widths."
+        )
+
+
 def is_regression(logits) -> bool:
     return int(logits.shape[-1]) == 1
 

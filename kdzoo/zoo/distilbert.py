@@ -28,7 +28,14 @@ from keras import ops
 from kdzoo.losses import masked_cosine_loss, mlm_cross_entropy, token_kl_divergence
 from kdzoo.mapping import distilbert_init_layers
 from kdzoo.models.bert import init_from_teacher
-from kdzoo.zoo.base import Method, MethodConfig, hard_label_loss, register, soft_label_loss
+from kdzoo.zoo.base import (
+    Method,
+    MethodConfig,
+    hard_label_loss,
+    register,
+    require_same_width,
+    soft_label_loss,
+)
 
 
 @dataclass
@@ -74,12 +81,12 @@ class DistilBERT(Method):
     reference = "Sanh et al. 2019 (arXiv:1910.01108)"
 
     def check(self, teacher, student):
-        if student.config.hidden_size != teacher.config.hidden_size:
-            raise ValueError(
-                "DistilBERT initialises the student from teacher layers and compares hidden "
-                f"states by cosine: the student's width ({student.config.hidden_size}) must "
-                f"equal the teacher's ({teacher.config.hidden_size})."
-            )
+        require_same_width(
+            teacher,
+            student,
+            "DistilBERT",
+            "initialises from teacher layers and compares states by cosine",
+        )
 
     def prepare_student(self, teacher, student):
         init = self.config.init

@@ -28,7 +28,14 @@ from kdzoo.losses import HighwayGate, aggregate_teacher_layers, aggregated_hidde
 from kdzoo.mapping import lad_mapping
 from kdzoo.models.bert import init_from_teacher
 from kdzoo.optim import make_optimizer
-from kdzoo.zoo.base import Method, MethodConfig, hard_label_loss, register, soft_label_loss
+from kdzoo.zoo.base import (
+    Method,
+    MethodConfig,
+    hard_label_loss,
+    register,
+    require_same_width,
+    soft_label_loss,
+)
 
 
 @dataclass
@@ -68,11 +75,9 @@ class LAD(Method):
 
     def check(self, teacher, student):
         tc, sc = teacher.config, student.config
-        if sc.hidden_size != tc.hidden_size:
-            raise ValueError(
-                f"LAD compares student layers with teacher aggregates directly: the student's "
-                f"width ({sc.hidden_size}) must equal the teacher's ({tc.hidden_size})."
-            )
+        require_same_width(
+            teacher, student, "LAD", "compares student layers with teacher aggregates"
+        )
         lad_mapping(tc.num_hidden_layers, sc.num_hidden_layers, rounding=self.config.rounding)
 
     def build_layers(self, teacher, student, seq_length=None):

@@ -25,7 +25,14 @@ from keras import ops
 from kdzoo.losses import patient_loss
 from kdzoo.mapping import pkd_mapping
 from kdzoo.models.bert import init_from_teacher
-from kdzoo.zoo.base import Method, MethodConfig, hard_label_loss, register, soft_label_loss
+from kdzoo.zoo.base import (
+    Method,
+    MethodConfig,
+    hard_label_loss,
+    register,
+    require_same_width,
+    soft_label_loss,
+)
 
 
 @dataclass
@@ -64,11 +71,7 @@ class PKD(Method):
 
     def check(self, teacher, student):
         tc, sc = teacher.config, student.config
-        if sc.hidden_size != tc.hidden_size:
-            raise ValueError(
-                f"PKD compares [CLS] vectors directly: the student's hidden size "
-                f"({sc.hidden_size}) must equal the teacher's ({tc.hidden_size})."
-            )
+        require_same_width(teacher, student, "PKD", "compares [CLS] vectors directly")
         pkd_mapping(tc.num_hidden_layers, sc.num_hidden_layers, self.config.strategy)
 
     def prepare_student(self, teacher, student):
