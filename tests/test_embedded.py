@@ -46,14 +46,16 @@ def test_balanced_held_out_and_tagged(data):
 
 
 def nli_rows(phenomenon):
-    split, ph = NLI["train"], NLI.info["phenomena"]["train"]
-    return [
-        (p, h, NLI.spec.label_names[y])
-        for p, h, y, k in zip(
-            split.texts["premise"], split.texts["hypothesis"], split.labels, ph, strict=True
-        )
-        if k == phenomenon
-    ]
+    """(premise clause the hypothesis came from, hypothesis, label) for one phenomenon."""
+    split = NLI["train"]
+    rows = zip(
+        split.meta["premise_clause"],
+        split.texts["hypothesis"],
+        split.labels,
+        split.meta["phenomenon"],
+        strict=True,
+    )
+    return [(p, h, NLI.spec.label_names[y]) for p, h, y, k in rows if k == phenomenon]
 
 
 def test_role_swap_is_neutral_with_the_same_words():
@@ -112,7 +114,7 @@ def test_quantifier_monotonicity_on_the_subject():
 
 
 def test_sentiment_rules():
-    split, ph = SENT["train"], SENT.info["phenomena"]["train"]
+    split, ph = SENT["train"], SENT["train"].meta["phenomenon"]
     positive = {
         "good",
         "great",
@@ -145,3 +147,38 @@ def test_corpus():
     assert len(set(corpus)) > 300
     words = {w for s in corpus for w in s.split()}
     assert {"dog", "animal", "not", "but"} <= words
+
+
+def test_distractor_clauses_cannot_bear_on_the_hypothesis():
+    split = NLI["train"]
+    longer = 0
+    for premise, clause, hyp in zip(
+        split.texts["premise"], split.meta["premise_clause"], split.texts["hypothesis"], strict=True
+    ):
+        clauses = premise.split(" and ")
+        assert clause in clauses
+        longer += len(clauses) > 1
+        nouns = {hyp.split()[1], hyp.split()[-1], clause.split()[1], clause.split()[-1]}
+        for other in clauses:
+            if other == clause:
+                continue
+            for noun in (other.split()[1], other.split()[-1]):
+                assert not any(noun == n or is_a(noun, n) or is_a(n, noun) for n in nouns)
+    assert 0.6 < longer / len(split) < 0.8
+
+
+def test_subsets_keep_annotations_aligned():
+    full = NLI["train"]
+    sub = load_embedded(
+        "synth-nli", train_size=1500, dev_size=300, test_size=300, max_train_examples=100
+    )["train"]
+    index = {
+        (p, h): i
+        for i, (p, h) in enumerate(
+            zip(full.texts["premise"], full.texts["hypothesis"], strict=True)
+        )
+    }
+    for j, key in enumerate(zip(sub.texts["premise"], sub.texts["hypothesis"], strict=True)):
+        i = index[key]
+        assert sub.meta["premise_clause"][j] == full.meta["premise_clause"][i]
+        assert sub.labels[j] == full.labels[i]

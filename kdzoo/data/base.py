@@ -68,11 +68,14 @@ class Split:
         labels: int [N] class ids, float [N] scores, or None (unlabelled test split).
         pos_tags: optional ``{field: [[tag per whitespace token], ...]}`` (embedded
             tasks supply them for Tang et al.'s POS-guided replacement).
+        meta: optional per-example annotations ``{name: [value, ...]}``, e.g. the
+            phenomenon behind each embedded example; subsets keep them aligned.
     """
 
     texts: dict[str, list[str]]
     labels: np.ndarray | None = None
     pos_tags: dict[str, list[list[str]]] | None = None
+    meta: dict[str, list] | None = None
 
     def __len__(self) -> int:
         return len(next(iter(self.texts.values())))
@@ -88,6 +91,9 @@ class Split:
             pos_tags=None
             if self.pos_tags is None
             else {k: [v[i] for i in idx] for k, v in self.pos_tags.items()},
+            meta=None
+            if self.meta is None
+            else {k: [v[i] for i in idx] for k, v in self.meta.items()},
         )
 
     def columns(self, spec: TaskSpec) -> tuple[list[str], list[str] | None]:

@@ -208,27 +208,67 @@ def _nli_pair(rng: np.random.Generator) -> tuple[_Clause, _Clause, int, str]:
     return p, p, ENTAILMENT, "identity"
 
 
-def _nli_split(n: int, rng: np.random.Generator, exclude=frozenset()) -> tuple[Split, list[str]]:
-    """``n`` pairs with balanced labels (a target label first, then pairs until one fits)."""
-    premises, hypotheses, labels, p_tags, h_tags, phenomena = [], [], [], [], [], []
+def _related(a: str, b: str) -> bool:
+    return a == b or a in _ancestors(b) or b in _ancestors(a)
+
+
+def _distractor(rng: np.random.Generator, avoid: set[str]) -> _Clause | None:
+    """A clause about nouns unrelated to ``avoid``, so it cannot bear on the hypothesis
+    (None when ``avoid`` covers nearly every noun, e.g. both "animal" and "person")."""
+    free = [n for n in _NOUNS if not any(_related(n, a) for a in avoid)]
+    if len(free) < 2:
+        return None
+    subject, obj = rng.choice(free, 2, replace=False)
+    return _Clause(
+        str(rng.choice(("the", "some", "every"))),
+        str(subject),
+        bool(rng.random() < 0.3),
+        str(rng.choice(list(_VERBS))),
+        str(obj),
+    )
+
+
+def _nli_split(n: int, rng: np.random.Generator, exclude=frozenset()) -> Split:
+    """``n`` pairs with balanced labels (a target label first, then pairs until one fits).
+
+    With probability 0.7 the premise gets one or two more clauses joined by "and", about
+    nouns unrelated to the hypothesis's, so the label still follows from the one clause
+    the hypothesis was derived from; a model must find that clause in a longer premise.
+    """
+    premises, hypotheses, labels, p_tags, h_tags = [], [], [], [], []
+    meta = {"phenomenon": [], "premise_clause": []}
     while len(labels) < n:
         target = rng.integers(3)
         while True:
             p, h, label, phenomenon = _nli_pair(rng)
-            if label == target and (p.text(), h.text()) not in exclude:
+            if label == target:
                 break
-        premises.append(p.text())
+        clauses = [p]
+        if rng.random() < 0.7:
+            avoid = {p.subject, p.obj, h.subject, h.obj}
+            for _ in range(rng.integers(1, 3)):
+                extra = _distractor(rng, avoid)
+                if extra is not None:
+                    clauses.insert(int(rng.integers(len(clauses) + 1)), extra)
+        text = " and ".join(c.text() for c in clauses)
+        if (text, h.text()) in exclude:
+            continue
+        tags = []
+        for i, c in enumerate(clauses):
+            tags += (["CCONJ"] if i else []) + c.tags()
+        premises.append(text)
         hypotheses.append(h.text())
-        p_tags.append(p.tags())
+        p_tags.append(tags)
         h_tags.append(h.tags())
         labels.append(label)
-        phenomena.append(phenomenon)
-    split = Split(
+        meta["phenomenon"].append(phenomenon)
+        meta["premise_clause"].append(p.text())
+    return Split(
         texts={"premise": premises, "hypothesis": hypotheses},
         labels=np.asarray(labels, np.int32),
         pos_tags={"premise": p_tags, "hypothesis": h_tags},
+        meta=meta,
     )
-    return split, phenomena
 
 
 # --------------------------------------------------------------------------- sentiment
@@ -333,7 +373,7 @@ def _sentiment_sentence(rng) -> tuple[str, list[str], int, str]:
     return text, tags, label, "negation" if "not" in text.split() else "plain"
 
 
-def _sentiment_split(n: int, rng, exclude=frozenset()) -> tuple[Split, list[str]]:
+def _sentiment_split(n: int, rng, exclude=frozenset()) -> Split:
     texts, tags, labels, phenomena = [], [], [], []
     while len(labels) < n:
         t, g, y, ph = _sentiment_sentence(rng)
@@ -344,8 +384,11 @@ def _sentiment_split(n: int, rng, exclude=frozenset()) -> tuple[Split, list[str]
         labels.append(y)
         phenomena.append(ph)
     return Split(
-        texts={"sentence": texts}, labels=np.asarray(labels, np.int32), pos_tags={"sentence": tags}
-    ), phenomena
+        texts={"sentence": texts},
+        labels=np.asarray(labels, np.int32),
+        pos_tags={"sentence": tags},
+        meta={"phenomenon": phenomena},
+    )
 
 
 # --------------------------------------------------------------------------- registry
@@ -386,24 +429,23 @@ def load_embedded(
 
     Each split is drawn from its own random stream (derived from ``seed`` and the split
     name). Dev and test hold no example that is also in train, so they measure
-    generalisation, not recall. ``info["phenomena"]`` names, per split, the rule behind
-    each example.
+    generalisation, not recall. ``split.meta["phenomenon"]`` names the rule behind each
+    example (and, for synth-nli, ``meta["premise_clause"]`` the clause of the premise the
+    hypothesis was derived from).
     """
     spec = EMBEDDED_TASKS[spec] if isinstance(spec, str) else spec
     generate = _GENERATORS[spec.name]
     sizes = {"train": train_size, "dev": dev_size, "test": test_size}
-    splits, phenomena, seen = {}, {}, frozenset()
+    splits, seen = {}, frozenset()
     for i, (name, size) in enumerate(sizes.items()):
         rng = np.random.default_rng([seed, i, len(spec.name)])
-        splits[name], phenomena[name] = generate(size, rng, exclude=seen)
+        splits[name] = generate(size, rng, exclude=seen)
         if name == "train":
             seen = frozenset(zip(*(splits[name].texts[f] for f in spec.text_fields), strict=True))
     splits["train"] = splits["train"].subset(max_train_examples, seed)
     for name in ("dev", "test"):
         splits[name] = splits[name].subset(max_eval_examples, seed)
-    return TaskData(
-        spec=spec, splits=splits, info={"source": "embedded", "seed": seed, "phenomena": phenomena}
-    )
+    return TaskData(spec=spec, splits=splits, info={"source": "embedded", "seed": seed})
 
 
 def embedded_corpus(n: int = 20000, seed: int = 0) -> list[str]:
