@@ -8,8 +8,8 @@ Offline, in about a minute on two CPU cores, this
 2. trains a WordPiece tokenizer on the text;
 3. fine-tunes a BERT teacher (preset ``mini-2l-128h``) on the labelled sentences;
 4. trains a student 18x smaller (``micro-2l-32h``) twice from the same initial
-   weights: on the 800 labels alone, and by distillation, matching the teacher's
-   soft targets (:func:`kdzoo.losses.hinton_kd_loss`) on all 4,800 sentences;
+   weights: on the 800 labels alone, and by distillation with ``kdzoo.distill("kd")``,
+   matching the teacher's soft targets on all 4,800 sentences;
 5. prints dev accuracy and parameter counts.
 
 It is the quick check that an installation works end to end. The methods of the
@@ -24,13 +24,12 @@ from dataclasses import dataclass
 
 import keras
 import numpy as np
-from keras import ops
 
-from kdzoo.losses import hinton_kd_loss
+import kdzoo
 from kdzoo.models import BertModel
 from kdzoo.tokenization import encode, train_wordpiece
 
-__all__ = ["DemoResult", "HintonKD", "make_sentiment_task", "run_demo"]
+__all__ = ["DemoResult", "make_sentiment_task", "run_demo"]
 
 _SUBJECTS = [
     "the film",
@@ -95,37 +94,6 @@ class DemoResult:
         )
 
 
-class HintonKD(keras.Model):
-    """Train ``student`` on ``alpha·CE(labels) + (1-alpha)·hinton_kd_loss(T)``.
-
-    The smallest distiller: the teacher is frozen and runs under ``stop_gradient``;
-    only ``compute_loss`` is overridden, so ``fit`` is the same on every backend.
-    Each loss term is reported as its own metric.
-    """
-
-    def __init__(self, teacher, student, temperature: float = 2.0, alpha: float = 0.5):
-        super().__init__(name="hinton_kd")
-        self.teacher, self.student = teacher, student
-        self.teacher.trainable = False
-        self.temperature, self.alpha = temperature, alpha
-        self.trackers = {k: keras.metrics.Mean(name=k) for k in ("ce_loss", "kd_loss")}
-
-    def call(self, inputs, training=None):
-        return self.student(inputs, training=training)["logits"]
-
-    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
-        teacher_logits = ops.stop_gradient(self.teacher(x, training=False)["logits"])
-        ce = ops.mean(keras.losses.sparse_categorical_crossentropy(y, y_pred, from_logits=True))
-        kd = hinton_kd_loss(y_pred, teacher_logits, self.temperature)
-        self.trackers["ce_loss"].update_state(ce)
-        self.trackers["kd_loss"].update_state(kd)
-        return self.alpha * ce + (1.0 - self.alpha) * kd
-
-    @property
-    def metrics(self):
-        return [*super().metrics, *self.trackers.values()]
-
-
 def run_demo(
     seed: int = 0,
     n_train: int = 800,
@@ -179,11 +147,21 @@ def run_demo(
         f"[3/3] distilling into the student on {len(train_texts) + n_transfer} sentences "
         f"(Hinton KD, T={temperature})"
     )
-    distilled = new_student()
-    distiller = HintonKD(teacher, distilled, temperature=temperature, alpha=0.0)
-    distiller.compile(optimizer=keras.optimizers.AdamW(1e-3))
-    placeholder = np.zeros(len(train_texts) + n_transfer, np.int32)  # alpha=0: never read
-    distiller.fit(x_transfer, placeholder, batch_size=32, epochs=distill_epochs, verbose=verbose)
+    distilled = kdzoo.distill(
+        "kd",
+        teacher,
+        new_student(),
+        # hard_weight=0: the soft targets are the only signal, so labels are never read.
+        data=(x_transfer, np.zeros(len(train_texts) + n_transfer, np.int32)),
+        hard_weight=0.0,
+        soft_weight=1.0,
+        temperature=temperature,
+        learning_rate=1e-3,
+        warmup=0.0,
+        epochs=distill_epochs,
+        seed=seed + 1,
+        verbose=verbose,
+    ).student
 
     return DemoResult(
         teacher_accuracy=accuracy(teacher),
