@@ -74,13 +74,12 @@ def _resolve_student(student, teacher, method: Method):
     from kdzoo.models import BertModel
 
     tc = teacher.config
-    needs_mlm = method.name == "distilbert"
     return BertModel(
         student,
         vocab_size=tc.vocab_size,
         num_labels=tc.num_labels,
         id2label=tc.id2label,
-        mlm_head=needs_mlm and tc.mlm_head,
+        mlm_head=method.needs_mlm_head and tc.mlm_head,
     )
 
 
@@ -128,15 +127,8 @@ def distill(
     """
     keras.utils.set_random_seed(seed)
     method = get_method(method, **config)
-    if (
-        method.name == "distilbert"
-        and tokenizer is not None
-        and method.config.mask_token_id is None
-    ):
-        method = method.with_config(
-            mask_token_id=tokenizer.mask_token_id,
-            special_token_ids=tuple(tokenizer.all_special_ids),
-        )
+    if tokenizer is not None:
+        method = method.with_tokenizer(tokenizer)
     teacher = _resolve_teacher(teacher)
     student = _resolve_student(student, teacher, method)
     if stages is None:

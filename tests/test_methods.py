@@ -234,3 +234,13 @@ def test_width_mismatch_explains(name):
     narrow = kdzoo.models.BertModel(dict(mc.NARROW, mlm_head=name == "distilbert"))
     with pytest.raises(ValueError, match=r"hidden size \(8\) must equal the teacher's \(16\)"):
         Distiller(get_method(name, **mc.CASES[name]["config"]), teacher, narrow, seq_length=10)
+
+
+def test_distilbert_takes_mask_ids_from_the_tokenizer():
+    from kdzoo.tokenization import train_wordpiece
+
+    tok = train_wordpiece(["every dog chased a cat", "no bird can fly"] * 5, vocab_size=60)
+    method = get_method("distilbert").with_tokenizer(tok)
+    assert method.config.mask_token_id == tok.mask_token_id
+    assert set(method.config.special_token_ids) == set(tok.all_special_ids)
+    assert get_method("kd").with_tokenizer(tok).config == get_method("kd").config

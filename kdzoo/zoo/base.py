@@ -25,7 +25,7 @@ from typing import Any, ClassVar
 import keras
 from keras import ops
 
-from kdzoo.losses import hinton_kd_loss
+from kdzoo.losses import HintonDistillation, LogitMSEDistillation
 from kdzoo.optim import make_optimizer
 
 __all__ = ["Method", "MethodConfig", "get_method", "methods", "register"]
@@ -87,6 +87,8 @@ class Method:
     stages: ClassVar[tuple[str, ...]] = ("task",)
     #: Stages that train on unlabelled text (no ``y``).
     unlabelled_stages: ClassVar[tuple[str, ...]] = ()
+    #: The student needs an MLM head (built from a preset name by ``kdzoo.distill``).
+    needs_mlm_head: ClassVar[bool] = False
     reference: ClassVar[str] = ""
 
     def __init__(self, **config: Any):
@@ -119,6 +121,10 @@ class Method:
     def build_layers(self, teacher, student, seq_length: int | None = None) -> dict:
         """Trainable layers owned by the distiller (projections, gates)."""
         return {}
+
+    def with_tokenizer(self, tokenizer) -> Method:
+        """This method with any token ids it needs taken from ``tokenizer``."""
+        return self
 
     def prepare_student(self, teacher, student) -> None:
         """Initialise the student from the teacher, where the paper does."""
@@ -174,9 +180,11 @@ def hard_label_loss(logits, y):
 
 
 def soft_label_loss(student_logits, teacher_logits, temperature, **kwargs):
-    """Hinton's loss, or logit MSE for regression (where there is no distribution)."""
+    """Hinton's loss, or logit MSE for regression (where there is no distribution).
+
+    Both go through kdzoo's ``keras.distillation.DistillationLoss`` subclasses, the
+    same objects a Keras ``Distiller`` would use.
+    """
     if is_regression(student_logits):
-        return ops.mean(
-            ops.square(ops.cast(student_logits, "float32") - ops.cast(teacher_logits, "float32"))
-        )
-    return hinton_kd_loss(student_logits, teacher_logits, temperature, **kwargs)
+        return LogitMSEDistillation().compute_loss(teacher_logits, student_logits)
+    return HintonDistillation(temperature, **kwargs).compute_loss(teacher_logits, student_logits)

@@ -78,6 +78,7 @@ class DistilBERT(Method):
     config_class = DistilBERTConfig
     stages = ("general", "task")
     unlabelled_stages = ("general",)
+    needs_mlm_head = True
     reference = "Sanh et al. 2019 (arXiv:1910.01108)"
 
     def check(self, teacher, student):
@@ -86,6 +87,14 @@ class DistilBERT(Method):
             student,
             "DistilBERT",
             "initialises from teacher layers and compares states by cosine",
+        )
+
+    def with_tokenizer(self, tokenizer):
+        if self.config.mask_token_id is not None or tokenizer is None:
+            return self
+        return self.with_config(
+            mask_token_id=tokenizer.mask_token_id,
+            special_token_ids=tuple(tokenizer.all_special_ids),
         )
 
     def prepare_student(self, teacher, student):

@@ -12,8 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from kdzoo.losses import HintonDistillation, LogitMSEDistillation
-from kdzoo.zoo.base import Method, MethodConfig, hard_label_loss, is_regression, register
+from kdzoo.zoo.base import Method, MethodConfig, hard_label_loss, register, soft_label_loss
 
 
 @dataclass
@@ -48,8 +47,7 @@ class KD(Method):
     def loss_terms(self, stage, x, y, teacher_out, student_out, layers, training):
         c = self.config
         s, t = student_out["logits"], teacher_out["logits"]
-        soft = LogitMSEDistillation() if is_regression(s) else HintonDistillation(c.temperature)
         return {
             "ce_loss": c.hard_weight * hard_label_loss(s, y),
-            "kd_loss": c.soft_weight * soft.compute_loss(t, s),
+            "kd_loss": c.soft_weight * soft_label_loss(s, t, c.temperature),
         }
