@@ -319,6 +319,9 @@ def test_glove_round_trip_limit_and_neighbours(tmp_path):
     for w, v in GLOVE.items():
         np.testing.assert_allclose(kv[w], v, rtol=1e-6)
     assert load_glove(path, limit=3).index_to_key == ["king", "queen", "apple"]
+    spaced = tmp_path / "spaced.txt"  # trailing spaces and a blank line are tolerated
+    spaced.write_text(path.read_text().replace("\n", " \n", 2) + "\n")
+    np.testing.assert_array_equal(load_glove(spaced).vectors, kv.vectors)
     assert as_keyed_vectors(str(path)).index_to_key == list(GLOVE)
     assert as_keyed_vectors(kv) is kv
     m = np.array(list(GLOVE.values()))

@@ -74,7 +74,7 @@ def load_glove(path: str | os.PathLike, limit: int | None = 100_000):
         for lineno, line in enumerate(f, start=1):
             if limit is not None and lineno > limit:
                 break
-            fields = line.rstrip("\n").rstrip("\r").split(" ")
+            fields = line.rstrip().split(" ")  # some files end lines with a space
             if not line.strip():
                 continue
             if dim is None:
