@@ -66,6 +66,13 @@ def machine() -> dict:
         "platform": platform.platform(),
         "python": platform.python_version(),
         "versions": versions,
+        # Thread settings of the run, where set (torch on a busy 2-core machine is much
+        # slower and noisier with 2 threads than with OMP_NUM_THREADS=1).
+        "threads_env": {
+            k: os.environ[k]
+            for k in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "XLA_FLAGS")
+            if k in os.environ
+        },
     }
 
 
