@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import warnings
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -159,29 +160,48 @@ def encode(
 # --------------------------------------------------------------------------- words
 
 
-def basic_tokenize(text: str, lowercase: bool = True) -> list[str]:
-    """Split ``text`` into words and punctuation, the way BERT's basic tokenizer does."""
+def basic_tokenize(
+    text: str, lowercase: bool = True, never_split: Sequence[str] = SPECIAL_TOKENS
+) -> list[str]:
+    """Split ``text`` into words and punctuation, the way BERT's basic tokenizer does.
+
+    Tokens in ``never_split`` (BERT's special tokens by default) stay whole and keep
+    their case, so ``"the [MASK] was good"`` gives ``["the", "[MASK]", "was", "good"]``
+    (as ``never_split`` in BERT's own basic tokenizer); the masking augmentation of
+    Tang et al. relies on it.
+    """
     from tokenizers import normalizers, pre_tokenizers
 
-    if lowercase:
-        text = normalizers.BertNormalizer(lowercase=True).normalize_str(text)
-    return [w for w, _ in pre_tokenizers.BertPreTokenizer().pre_tokenize_str(text)]
+    normalizer = normalizers.BertNormalizer(lowercase=True) if lowercase else None
+    splitter = pre_tokenizers.BertPreTokenizer()
+    pattern = "(" + "|".join(re.escape(t) for t in never_split) + ")" if never_split else None
+    out: list[str] = []
+    for i, piece in enumerate(re.split(pattern, text) if pattern else [text]):
+        if i % 2:  # a never-split token (the separators re.split keeps)
+            out.append(piece)
+            continue
+        if normalizer is not None:
+            piece = normalizer.normalize_str(piece)
+        out += [w for w, _ in splitter.pre_tokenize_str(piece)]
+    return out
 
 
 class WordVocab:
     """A word-level vocabulary for the BiLSTM students.
 
-    Id 0 is ``<pad>`` and id 1 is ``<unk>``; words are lowercased and split as by
-    :func:`basic_tokenize`. Build one with :meth:`build` (or
+    Id 0 is ``<pad>``, id 1 is ``<unk>`` and id 2 is ``[MASK]`` (the mask token of Tang
+    et al.'s augmentation, which the vocabulary always holds); words are lowercased and
+    split as by :func:`basic_tokenize`. Build one with :meth:`build` (or
     :meth:`from_keyed_vectors` to cover a word2vec / GloVe file), save it as JSON.
     """
 
-    PAD, UNK = "<pad>", "<unk>"
+    PAD, UNK, MASK = "<pad>", "<unk>", "[MASK]"
+    RESERVED = (PAD, UNK, MASK)
 
     def __init__(self, words: Sequence[str], lowercase: bool = True):
         words = list(words)
-        if words[:2] != [self.PAD, self.UNK]:
-            words = [self.PAD, self.UNK, *(w for w in words if w not in (self.PAD, self.UNK))]
+        if tuple(words[:3]) != self.RESERVED:
+            words = [*self.RESERVED, *(w for w in words if w not in self.RESERVED)]
         if len(set(words)) != len(words):
             raise ValueError("WordVocab words must be unique.")
         self.itos = words
@@ -206,7 +226,7 @@ class WordVocab:
             (w for w, c in counts.items() if c >= min_freq), key=lambda w: (-counts[w], w)
         )
         if max_size is not None:
-            ranked = ranked[: max(0, max_size - 2)]
+            ranked = ranked[: max(0, max_size - len(cls.RESERVED))]
         return cls(ranked, lowercase=lowercase)
 
     @classmethod
@@ -214,7 +234,9 @@ class WordVocab:
         cls, kv, texts: Iterable[str] | None = None, **build_kwargs
     ) -> WordVocab:
         """Vocabulary of ``texts`` (if given) extended with every word in gensim ``kv``."""
-        base = cls.build(texts, **build_kwargs).itos[2:] if texts is not None else []
+        base = (
+            cls.build(texts, **build_kwargs).itos[len(cls.RESERVED) :] if texts is not None else []
+        )
         seen = set(base)
         return cls(base + [w for w in kv.index_to_key if w not in seen])
 

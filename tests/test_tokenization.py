@@ -81,13 +81,33 @@ def test_hub_tokenizer_offline_fails_fast(offline):
 def test_word_vocab(tmp_path):
     assert basic_tokenize("Hello, World!") == ["hello", ",", "world", "!"]
     vocab = WordVocab.build(CORPUS, min_freq=2)
-    assert vocab.itos[:2] == ["<pad>", "<unk>"] and vocab.stoi["cat"] > 1
+    assert vocab.itos[:3] == ["<pad>", "<unk>", "[MASK]"] and vocab.stoi["cat"] > 2
     enc = vocab.encode(["The cat flew", ""], max_length=5)
     assert enc["token_ids"][0, 2] == 1  # "flew" is unknown
     assert enc["padding_mask"].tolist() == [[1, 1, 1, 0, 0], [0, 0, 0, 0, 0]]
     vocab.save(tmp_path / "v.json")
     assert WordVocab.load(tmp_path / "v.json").itos == vocab.itos
     assert len(WordVocab.build(CORPUS, max_size=5)) == 5
+
+
+def test_special_tokens_stay_whole():
+    # Tang et al.'s masking writes "[MASK]" into the text; it must stay one word.
+    assert basic_tokenize("The [MASK] sat, [SEP] Down") == [
+        "the",
+        "[MASK]",
+        "sat",
+        ",",
+        "[SEP]",
+        "down",
+    ]
+    assert basic_tokenize("[mask]") == ["[", "mask", "]"]  # only the exact special token
+    assert basic_tokenize("a [MASK] b", never_split=()) == ["a", "[", "mask", "]", "b"]
+    vocab = WordVocab.build(CORPUS)
+    assert vocab.encode(["the [MASK]"], max_length=3)["token_ids"][0].tolist() == [
+        vocab.stoi["the"],
+        2,
+        0,
+    ]
 
 
 def test_too_long_for_the_model_truncates_and_warns_once():
