@@ -149,9 +149,35 @@ def test_corpus():
     assert {"dog", "animal", "not", "but"} <= words
 
 
+def _verb(clause: str) -> str:
+    """The verb of a clause, as its base form ("chased" and "did not chase" -> "chase")."""
+    words = clause.split()
+    if words[2:4] == ["did", "not"]:
+        return words[4]
+    return {v: b for b, v in BASE_OF.items()}.get(words[2], words[2])
+
+
+# An independent restatement of the lexicon's verbs (past -> base).
+BASE_OF = {
+    "chase": "chased",
+    "see": "saw",
+    "feed": "fed",
+    "follow": "followed",
+    "greet": "greeted",
+    "watch": "watched",
+    "ignore": "ignored",
+    "help": "helped",
+    "find": "found",
+    "call": "called",
+}
+
+
 def test_distractor_clauses_cannot_bear_on_the_hypothesis():
+    """Every other clause of a premise either talks about unrelated nouns, or uses a verb
+    that neither the hypothesis nor the clause it came from uses (verbs are independent
+    predicates in the grammar), so the label follows from that one clause."""
     split = NLI["train"]
-    longer = 0
+    longer = same_nouns = 0
     for premise, clause, hyp in zip(
         split.texts["premise"], split.meta["premise_clause"], split.texts["hypothesis"], strict=True
     ):
@@ -162,9 +188,52 @@ def test_distractor_clauses_cannot_bear_on_the_hypothesis():
         for other in clauses:
             if other == clause:
                 continue
-            for noun in (other.split()[1], other.split()[-1]):
-                assert not any(noun == n or is_a(noun, n) or is_a(n, noun) for n in nouns)
-    assert 0.6 < longer / len(split) < 0.8
+            related = [
+                noun
+                for noun in (other.split()[1], other.split()[-1])
+                if any(noun == n or is_a(noun, n) or is_a(n, noun) for n in nouns)
+            ]
+            if related:
+                same_nouns += 1
+                assert _verb(other) not in (_verb(clause), _verb(hyp)), (premise, hyp)
+    assert 0.55 < longer / len(split) < 0.75
+    assert same_nouns > 0.2 * len(split)  # the harder kind is common
+
+
+def test_held_out_words_never_occur_in_labelled_training_data():
+    from kdzoo.data.embedded import HELD_OUT_WORDS
+
+    for task in ("synth-nli", "synth-sentiment"):
+        data = load_embedded(task, train_size=1500, dev_size=400, test_size=10)
+        for name, split in data.splits.items():
+            flags = [
+                any(w in HELD_OUT_WORDS for f in split.texts for w in split.texts[f][i].split())
+                for i in range(len(split))
+            ]
+            assert flags == split.meta["unseen_word"]
+            if name == "train":
+                assert not any(flags)
+        assert 0.3 < np.mean(data["dev"].meta["unseen_word"]) < 0.7
+    corpus_words = {w for s in embedded_corpus(3000) for w in s.split()}
+    assert HELD_OUT_WORDS <= corpus_words
+
+
+def test_corpus_states_hypernyms_and_polarity_of_every_word():
+    from kdzoo.data.embedded import _NEGATIVE, _POSITIVE
+
+    corpus = embedded_corpus(3000)
+    taxonomy = [s for s in corpus if " is a" in s]
+    for sentence in taxonomy:
+        words = sentence.split()
+        noun, parent = words[1], words[-1]
+        assert is_a(noun, parent), sentence
+    assert {s.split()[1] for s in taxonomy} >= {"trout", "owl", "rabbit", "pilot"}
+    reactions = [s for s in corpus if s.endswith(" it")]
+    for sentence in reactions:
+        adjective = sentence.split(" was ")[1].split()[0]
+        liked = sentence.split(" i ")[1].split()[0] in ("loved", "enjoyed", "liked")
+        assert liked == (adjective in _POSITIVE) and (adjective in _POSITIVE + _NEGATIVE)
+    assert len(reactions) > 150
 
 
 def test_subsets_keep_annotations_aligned():

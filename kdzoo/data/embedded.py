@@ -84,6 +84,31 @@ _VERBS = {  # past tense -> base form (after "did not")
 }
 _QUANTIFIERS = ("the", "some", "every", "no")
 
+# Words that no labelled training example contains. Dev, test and the unlabelled corpus
+# use them freely, so a model knows them only if it learned them from the corpus (as a
+# pre-trained teacher did) or from a teacher (through distillation on the corpus or on
+# augmented data). Examples that contain one are flagged in ``meta["unseen_word"]``.
+HELD_OUT_WORDS = frozenset(
+    {
+        # one noun per category
+        "rabbit",
+        "owl",
+        "trout",
+        "pilot",
+        # sentiment adjectives, three of each polarity
+        "gripping",
+        "brilliant",
+        "warm",
+        "tedious",
+        "bland",
+        "clumsy",
+    }
+)
+
+
+def _has_held_out(*texts: str) -> bool:
+    return any(w in HELD_OUT_WORDS for t in texts for w in t.split())
+
 
 def _ancestors(noun: str) -> list[str]:
     out = []
@@ -212,31 +237,44 @@ def _related(a: str, b: str) -> bool:
     return a == b or a in _ancestors(b) or b in _ancestors(a)
 
 
-def _distractor(rng: np.random.Generator, avoid: set[str]) -> _Clause | None:
-    """A clause about nouns unrelated to ``avoid``, so it cannot bear on the hypothesis
-    (None when ``avoid`` covers nearly every noun, e.g. both "animal" and "person")."""
+def _distractor(rng: np.random.Generator, p: _Clause, h: _Clause) -> _Clause | None:
+    """A clause that cannot bear on the hypothesis ``h``, to hide the premise clause ``p``.
+
+    Two kinds, half each: a clause about nouns unrelated to any noun of ``p`` and ``h``
+    (None when nearly every noun is related, e.g. both "animal" and "person" occur);
+    or a clause that reuses their nouns, in any roles, with a verb that is neither
+    ``p``'s nor ``h``'s. Verbs are independent predicates in this grammar, so the
+    second kind leaves the label unchanged, yet a model that compares bags of words,
+    or one pooled vector per sentence, sees the hypothesis's nouns in the premise
+    bound to the wrong verb.
+    """
+    quantifier = str(rng.choice(("the", "some", "every")))
+    negated = bool(rng.random() < 0.3)
+    if rng.random() < 0.5:
+        shared = sorted({p.subject, p.obj, h.subject, h.obj})
+        subject, obj = rng.choice(shared, 2, replace=False)
+        verb = rng.choice([v for v in _VERBS if v not in (p.verb, h.verb)])
+        return _Clause(quantifier, str(subject), negated, str(verb), str(obj))
+    avoid = {p.subject, p.obj, h.subject, h.obj}
     free = [n for n in _NOUNS if not any(_related(n, a) for a in avoid)]
     if len(free) < 2:
         return None
     subject, obj = rng.choice(free, 2, replace=False)
-    return _Clause(
-        str(rng.choice(("the", "some", "every"))),
-        str(subject),
-        bool(rng.random() < 0.3),
-        str(rng.choice(list(_VERBS))),
-        str(obj),
-    )
+    return _Clause(quantifier, str(subject), negated, str(rng.choice(list(_VERBS))), str(obj))
 
 
-def _nli_split(n: int, rng: np.random.Generator, exclude=frozenset()) -> Split:
+def _nli_split(
+    n: int, rng: np.random.Generator, exclude=frozenset(), labelled_train: bool = False
+) -> Split:
     """``n`` pairs with balanced labels (a target label first, then pairs until one fits).
 
-    With probability 0.7 the premise gets one or two more clauses joined by "and", about
-    nouns unrelated to the hypothesis's, so the label still follows from the one clause
-    the hypothesis was derived from; a model must find that clause in a longer premise.
+    The premise gets zero to two more clauses (uniformly) joined by "and" that
+    cannot bear on the hypothesis (see :func:`_distractor`), so the label still follows
+    from the one clause the hypothesis was derived from; a model must find that clause
+    in a longer premise.
     """
     premises, hypotheses, labels, p_tags, h_tags = [], [], [], [], []
-    meta = {"phenomenon": [], "premise_clause": []}
+    meta = {"phenomenon": [], "premise_clause": [], "unseen_word": []}
     while len(labels) < n:
         target = rng.integers(3)
         while True:
@@ -244,14 +282,12 @@ def _nli_split(n: int, rng: np.random.Generator, exclude=frozenset()) -> Split:
             if label == target:
                 break
         clauses = [p]
-        if rng.random() < 0.7:
-            avoid = {p.subject, p.obj, h.subject, h.obj}
-            for _ in range(rng.integers(1, 3)):
-                extra = _distractor(rng, avoid)
-                if extra is not None:
-                    clauses.insert(int(rng.integers(len(clauses) + 1)), extra)
+        for _ in range(rng.integers(0, 3)):
+            extra = _distractor(rng, p, h)
+            if extra is not None and extra not in clauses:
+                clauses.insert(int(rng.integers(len(clauses) + 1)), extra)
         text = " and ".join(c.text() for c in clauses)
-        if (text, h.text()) in exclude:
+        if (text, h.text()) in exclude or (labelled_train and _has_held_out(text, h.text())):
             continue
         tags = []
         for i, c in enumerate(clauses):
@@ -263,6 +299,7 @@ def _nli_split(n: int, rng: np.random.Generator, exclude=frozenset()) -> Split:
         labels.append(label)
         meta["phenomenon"].append(phenomenon)
         meta["premise_clause"].append(p.text())
+        meta["unseen_word"].append(_has_held_out(text, h.text()))
     return Split(
         texts={"premise": premises, "hypothesis": hypotheses},
         labels=np.asarray(labels, np.int32),
@@ -373,11 +410,11 @@ def _sentiment_sentence(rng) -> tuple[str, list[str], int, str]:
     return text, tags, label, "negation" if "not" in text.split() else "plain"
 
 
-def _sentiment_split(n: int, rng, exclude=frozenset()) -> Split:
+def _sentiment_split(n: int, rng, exclude=frozenset(), labelled_train: bool = False) -> Split:
     texts, tags, labels, phenomena = [], [], [], []
     while len(labels) < n:
         t, g, y, ph = _sentiment_sentence(rng)
-        if (t,) in exclude:
+        if (t,) in exclude or (labelled_train and _has_held_out(t)):
             continue
         texts.append(t)
         tags.append(g)
@@ -387,7 +424,7 @@ def _sentiment_split(n: int, rng, exclude=frozenset()) -> Split:
         texts={"sentence": texts},
         labels=np.asarray(labels, np.int32),
         pos_tags={"sentence": tags},
-        meta={"phenomenon": phenomena},
+        meta={"phenomenon": phenomena, "unseen_word": [_has_held_out(t) for t in texts]},
     )
 
 
@@ -439,7 +476,7 @@ def load_embedded(
     splits, seen = {}, frozenset()
     for i, (name, size) in enumerate(sizes.items()):
         rng = np.random.default_rng([seed, i, len(spec.name)])
-        splits[name] = generate(size, rng, exclude=seen)
+        splits[name] = generate(size, rng, exclude=seen, labelled_train=name == "train")
         if name == "train":
             seen = frozenset(zip(*(splits[name].texts[f] for f in spec.text_fields), strict=True))
     splits["train"] = splits["train"].subset(max_train_examples, seed)
@@ -448,15 +485,59 @@ def load_embedded(
     return TaskData(spec=spec, splits=splits, info={"source": "embedded", "seed": seed})
 
 
+def _taxonomy_sentence(rng: np.random.Generator) -> str:
+    """A statement of the hypernym hierarchy, e.g. "every trout is a fish"."""
+    noun = str(rng.choice(sorted(_HYPERNYM)))
+    parent = str(rng.choice(_ancestors(noun)))
+    article = "an" if parent[0] in "aeiou" else "a"
+    frames = (
+        f"every {noun} is {article} {parent}",
+        f"the {noun} is {article} {parent}",
+        f"{'an' if noun[0] in 'aeiou' else 'a'} {noun} is a kind of {parent}",
+    )
+    return frames[rng.integers(len(frames))]
+
+
+def _reaction_sentence(rng: np.random.Generator) -> str:
+    """An evaluation with the speaker's reaction, e.g. "the plot was bland so i hated
+    it": the distributional evidence of an adjective's polarity that the corpus offers."""
+    positive = bool(rng.random() < 0.5)
+    pool = _POSITIVE if positive else _NEGATIVE
+    first, second = (str(a) for a in rng.choice(pool, 2, replace=False))
+    topic = str(rng.choice(_TOPICS))
+    if rng.random() < 0.5:
+        verb = str(rng.choice(("loved", "enjoyed", "liked") if positive else ("hated", "disliked")))
+        return f"{topic} was {first} so i {verb} it"
+    return f"{topic} was {first} and {second}"
+
+
 def embedded_corpus(n: int = 20000, seed: int = 0) -> list[str]:
     """Unlabelled sentences from both grammars, for general distillation, MLM
-    pre-training and training a word2vec stand-in for GloVe."""
+    pre-training and training a word2vec stand-in for GloVe.
+
+    45 % are NLI-grammar sentences (one to three clauses, as in premises) and 30 %
+    sentiment-grammar sentences. The rest carry the world knowledge that a teacher
+    pre-trained on the corpus brings to the few labelled examples, about every word,
+    the held-out ones (:data:`HELD_OUT_WORDS`) included: 10 % state the hypernym
+    hierarchy ("every trout is a fish") and 15 % show an adjective's polarity by its
+    company ("the plot was bland so i hated it", "the film was warm and clever").
+    """
     rng = np.random.default_rng([seed, 99])
     out = []
     for _ in range(n):
-        if rng.random() < 0.5:
+        roll = rng.random()
+        if roll < 0.45:
             p, h, _, _ = _nli_pair(rng)
-            out.append((p if rng.random() < 0.5 else h).text())
+            clauses = [p if rng.random() < 0.5 else h]
+            for _ in range(rng.integers(0, 3)):
+                extra = _distractor(rng, p, h)
+                if extra is not None:
+                    clauses.insert(int(rng.integers(len(clauses) + 1)), extra)
+            out.append(" and ".join(c.text() for c in clauses))
+        elif roll < 0.55:
+            out.append(_taxonomy_sentence(rng))
+        elif roll < 0.7:
+            out.append(_reaction_sentence(rng))
         else:
             out.append(_sentiment_sentence(rng)[0])
     return out
