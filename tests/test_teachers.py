@@ -1,0 +1,110 @@
+"""Embedded-task teachers: MLM masking, pre-training, fine-tuning and the on-disk cache."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from kdzoo import teachers
+from kdzoo.teachers import TeacherRecipe, embedded_teacher, mask_tokens
+
+TINY = TeacherRecipe(
+    preset="micro-2l-32h",
+    vocab_size=200,
+    corpus_size=400,
+    corpus_max_length=32,
+    pretrain_epochs=2,
+    pretrain_lr=3e-3,
+    pretrain_batch_size=32,
+    max_length=48,
+    finetune_epochs=1,
+    finetune_lr=1e-3,
+    task_kwargs={"train_size": 200, "dev_size": 100, "test_size": 10},
+)
+
+
+def test_mask_tokens_follows_bert():
+    rng = np.random.default_rng(0)
+    ids = rng.integers(10, 100, (400, 50)).astype(np.int32)
+    ids[:, 0], ids[:, -1] = 2, 3  # [CLS] ... [SEP]
+    padding = np.ones_like(ids)
+    padding[:, 40:] = 0
+    masked, labels = mask_tokens(
+        ids,
+        padding,
+        mask_token_id=4,
+        special_token_ids=(0, 1, 2, 3, 4),
+        vocab_size=100,
+        rng=np.random.default_rng(1),
+    )
+    picked = labels != -100
+    # only real, non-special tokens are picked, about 15 % of them
+    assert not picked[:, 0].any() and not picked[:, 40:].any()
+    assert abs(picked[:, 1:40].mean() - 0.15) < 0.01
+    np.testing.assert_array_equal(labels[picked], ids[picked])
+    np.testing.assert_array_equal(masked[~picked], ids[~picked])
+    # of the picked ones: 80 % [MASK], about 10 % kept, the rest random
+    assert abs((masked[picked] == 4).mean() - 0.8) < 0.03
+    kept = (masked[picked] == ids[picked]).mean()
+    assert 0.08 < kept < 0.13
+
+
+def test_embedded_teacher_builds_once_then_loads(tmp_path, monkeypatch):
+    monkeypatch.setenv("KDZOO_CACHE", str(tmp_path))
+    built = embedded_teacher("synth-sentiment", TINY, verbose=0)
+    assert built.path.parent == tmp_path / "teachers"
+    info = json.loads((built.path / "kdzoo_info.json").read_text())
+    assert 0.0 <= info["dev"]["accuracy"] <= 1.0 and info["seconds"] > 0
+    mlm_dir = next((tmp_path / "pretrained").glob("mlm-*"))
+    mlm_info = json.loads((mlm_dir / "kdzoo_info.json").read_text())
+    assert mlm_info["mlm_loss"][-1] < mlm_info["mlm_loss"][0]  # pre-training learned
+    assert not list(tmp_path.rglob(".*-*"))  # no temporary directories left behind
+
+    # A second call reads the cache: nothing trains.
+    def no_training(*args, **kwargs):
+        raise AssertionError("the cached teacher was trained again")
+
+    monkeypatch.setattr(teachers, "pretrain_mlm", no_training)
+    monkeypatch.setattr(teachers, "finetune", no_training)
+    loaded = embedded_teacher("synth-sentiment", TINY, verbose=0)
+    assert loaded.path == built.path and loaded.info["dev"] == info["dev"]
+
+    from kdzoo import load_task
+
+    dev = load_task("synth-sentiment", **TINY.task_kwargs)["dev"]
+    x = loaded.encode(dev)
+    np.testing.assert_allclose(
+        np.asarray(built.model.predict(x, verbose=0)["logits"]),
+        np.asarray(loaded.model.predict(x, verbose=0)["logits"]),
+        atol=1e-5,
+    )
+    assert loaded.mlm.config.mlm_head and loaded.model.config.num_labels == 2
+    assert loaded.model.config.id2label == {0: "negative", 1: "positive"}
+    assert len(loaded.tokenizer) == loaded.model.config.vocab_size
+
+    # Both tasks share one pre-trained MLM; a new recipe is a new teacher.
+    other = TeacherRecipe(**{**TINY.__dict__, "finetune_lr": 2e-3})
+    assert other.key("synth-sentiment") != TINY.key("synth-sentiment")
+    assert other.pretrain_key() == TINY.pretrain_key()
+
+
+def test_the_fine_tuned_teacher_starts_from_the_pretrained_encoder(tmp_path, monkeypatch):
+    monkeypatch.setenv("KDZOO_CACHE", str(tmp_path))
+    captured = {}
+
+    def spy(model, *args, **kwargs):
+        captured["embedding"] = np.asarray(model.embeddings.token_embedding.embeddings)
+        return {"loss": [0.0]}
+
+    monkeypatch.setattr(teachers, "finetune", spy)
+    teacher = embedded_teacher("synth-nli", TINY, verbose=0)
+    np.testing.assert_allclose(
+        captured["embedding"], np.asarray(teacher.mlm.embeddings.token_embedding.embeddings)
+    )
+
+
+def test_embedded_teacher_rejects_glue_tasks():
+    with pytest.raises(ValueError, match="not an embedded task"):
+        embedded_teacher("mnli")
