@@ -16,23 +16,17 @@ import json
 import time
 
 import keras
-import numpy as np
 
 import kdzoo
 from kdzoo.data.embedded import embedded_corpus
 from kdzoo.models import BertModel, BiLSTMClassifier, BiLSTMConfig
-from kdzoo.optim import make_optimizer
+from kdzoo.teachers import finetune
 from kdzoo.tokenization import WordVocab, encode, train_wordpiece
 
 
 def _fit(model, x, y, x_dev, y_dev, lr, epochs, batch_size=32):
-    steps = int(np.ceil(len(y) / batch_size)) * epochs
-    model.compile(
-        optimizer=make_optimizer("adamw", lr, steps, warmup=0.1),
-        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-    )
     start = time.perf_counter()
-    model.fit(x, y, batch_size=batch_size, epochs=epochs, verbose=0)
+    finetune(model, x, y, epochs=epochs, batch_size=batch_size, learning_rate=lr, verbose=0)
     seconds = time.perf_counter() - start
     logits = model.predict(x_dev, batch_size=256, verbose=0)["logits"]
     return float((logits.argmax(-1) == y_dev).mean()), seconds

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from kdzoo.data.cache import TeacherCache
+from kdzoo.data.cache import TeacherCache, compute_teacher_outputs
 
 __all__ = ["teacher_label"]
 
@@ -60,8 +60,7 @@ def teacher_label(
             teacher, inputs, batch_size=batch_size, extra=extra, progress=progress
         )
     else:
-        wanted = {"hidden": [], "attention": []}
-        out = TeacherCache._compute(teacher, inputs, wanted, batch_size, progress)
+        out = compute_teacher_outputs(teacher, inputs, batch_size=batch_size, progress=progress)
     logits = np.asarray(out["logits"], np.float32)
     problem = getattr(getattr(teacher, "config", None), "problem_type", None)
     if problem == "regression" or (problem is None and logits.shape[-1] == 1):

@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["CachedLayers", "TeacherCache", "fingerprint"]
+__all__ = ["CachedLayers", "TeacherCache", "compute_teacher_outputs", "fingerprint"]
 
 
 def _update_array(h, name: str, array) -> None:
@@ -82,6 +82,45 @@ class CachedLayers(Sequence):
         return self._layers[key]
 
 
+def compute_teacher_outputs(
+    teacher,
+    inputs: dict[str, np.ndarray],
+    *,
+    hidden_layers: Sequence[int] = (),
+    attention_layers: Sequence[int] = (),
+    batch_size: int = 64,
+    progress: bool = True,
+) -> dict[str, np.ndarray]:
+    """Run ``teacher`` (``training=False``) over ``inputs`` in batches, without caching.
+
+    Takes and returns what :meth:`TeacherCache.teacher_outputs` does; that method
+    stores this function's result.
+    """
+    from keras import ops
+    from tqdm.auto import tqdm
+
+    hidden, attention = sorted(set(hidden_layers)), sorted(set(attention_layers))
+    n = len(next(iter(inputs.values())))
+    flags = {
+        "output_hidden_states": bool(hidden),
+        "output_attention_scores": bool(attention),
+    }
+    chunks: dict[str, list[np.ndarray]] = {}
+    for start in tqdm(
+        range(0, n, batch_size), desc="teacher outputs", unit="batch", disable=not progress
+    ):
+        batch = {k: v[start : start + batch_size] for k, v in inputs.items()}
+        out = teacher(batch, training=False, **flags)
+        got = {"logits": out["logits"]}
+        for i in hidden:
+            got[f"hidden_states/{i}"] = out["hidden_states"][i]
+        for i in attention:
+            got[f"attention_scores/{i}"] = out["attention_scores"][i]
+        for k, v in got.items():
+            chunks.setdefault(k, []).append(np.asarray(ops.convert_to_numpy(v)))
+    return {k: np.concatenate(v) for k, v in chunks.items()}
+
+
 class TeacherCache:
     """Teacher outputs on a dataset, computed once and kept in ``directory``.
 
@@ -129,7 +168,14 @@ class TeacherCache:
         path = self.path(key)
         if path.exists():
             return load_file(str(path))
-        arrays = self._compute(teacher, inputs, wanted, batch_size, progress)
+        arrays = compute_teacher_outputs(
+            teacher,
+            inputs,
+            hidden_layers=wanted["hidden"],
+            attention_layers=wanted["attention"],
+            batch_size=batch_size,
+            progress=progress,
+        )
         fd, tmp = tempfile.mkstemp(dir=self.directory, suffix=".tmp")
         os.close(fd)
         try:
@@ -139,31 +185,6 @@ class TeacherCache:
             if os.path.exists(tmp):
                 os.remove(tmp)
         return arrays
-
-    @staticmethod
-    def _compute(teacher, inputs, wanted, batch_size, progress) -> dict[str, np.ndarray]:
-        from keras import ops
-        from tqdm.auto import tqdm
-
-        n = len(next(iter(inputs.values())))
-        flags = {
-            "output_hidden_states": bool(wanted["hidden"]),
-            "output_attention_scores": bool(wanted["attention"]),
-        }
-        chunks: dict[str, list[np.ndarray]] = {}
-        for start in tqdm(
-            range(0, n, batch_size), desc="teacher outputs", unit="batch", disable=not progress
-        ):
-            batch = {k: v[start : start + batch_size] for k, v in inputs.items()}
-            out = teacher(batch, training=False, **flags)
-            got = {"logits": out["logits"]}
-            for i in wanted["hidden"]:
-                got[f"hidden_states/{i}"] = out["hidden_states"][i]
-            for i in wanted["attention"]:
-                got[f"attention_scores/{i}"] = out["attention_scores"][i]
-            for k, v in got.items():
-                chunks.setdefault(k, []).append(np.asarray(ops.convert_to_numpy(v)))
-        return {k: np.concatenate(v) for k, v in chunks.items()}
 
     def attach(self, inputs: dict[str, np.ndarray], outputs: dict[str, np.ndarray]) -> dict:
         """``inputs`` plus ``"teacher_outputs"`` in the nested form the Distiller reads."""
