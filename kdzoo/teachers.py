@@ -7,7 +7,7 @@ builds the same thing at small scale for each embedded task:
 
 1. train a WordPiece vocabulary on the task's unlabelled corpus
    (:func:`kdzoo.data.embedded.embedded_corpus`);
-2. pre-train a small BERT (preset ``mini-6l-256h``) with masked-language modelling on
+2. pre-train a small BERT (preset ``mini-6l-128h``) with masked-language modelling on
    that corpus (:func:`pretrain_mlm`): this model is also the MLM that TinyBERT's data
    augmentation asks for candidates;
 3. copy its encoder into a classifier and fine-tune it on the task's few labels
@@ -216,23 +216,31 @@ class TeacherRecipe:
         corpus_size: sentences of :func:`~kdzoo.data.embedded.embedded_corpus`.
         corpus_max_length: tokens per corpus sentence in pre-training.
         pretrain_epochs, pretrain_lr, pretrain_batch_size: MLM pre-training.
+        pretrain_dropout: dropout (hidden and attention) during pre-training. BERT
+            uses 0.1; at this scale 0 is what lets the MLM learn the associations
+            across a sentence in a few epochs (``benchmarks/probe_mlm.py``: with 0.1 a
+            2-layer MLM had not linked adjectives to reactions after 6 epochs, with 0
+            it had, 16 of 20).
         max_length: tokens per task example.
         finetune_epochs, finetune_lr, finetune_batch_size: fine-tuning.
+        finetune_dropout: dropout while fine-tuning (BERT's 0.1).
         seed: seeds the task data, the corpus, initialisation and training.
         task_kwargs: passed to :func:`kdzoo.load_task` (e.g. ``train_size``).
     """
 
-    preset: str = "mini-6l-256h"
+    preset: str = "mini-6l-128h"
     vocab_size: int = 1024
     corpus_size: int = 20000
-    corpus_max_length: int = 48
-    pretrain_epochs: int = 3
+    corpus_max_length: int = 40
+    pretrain_epochs: int = 8
     pretrain_lr: float = 1e-3
     pretrain_batch_size: int = 64
+    pretrain_dropout: float = 0.0
     max_length: int = 64
     finetune_epochs: int = 5
-    finetune_lr: float = 1e-4
+    finetune_lr: float = 3e-4
     finetune_batch_size: int = 32
+    finetune_dropout: float = 0.1
     seed: int = 0
     task_kwargs: dict[str, Any] = field(default_factory=dict)
 
@@ -243,7 +251,8 @@ class TeacherRecipe:
     def pretrain_key(self) -> str:
         """The key of the pre-trained MLM, which every embedded task shares."""
         fields = ("preset", "vocab_size", "corpus_size", "corpus_max_length")
-        fields += ("pretrain_epochs", "pretrain_lr", "pretrain_batch_size", "seed")
+        fields += ("pretrain_epochs", "pretrain_lr", "pretrain_batch_size", "pretrain_dropout")
+        fields += ("seed",)
         payload = json.dumps({f: getattr(self, f) for f in fields}, sort_keys=True)
         return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
@@ -268,7 +277,8 @@ class EmbeddedTeacher:
         recipe: how it was built.
         path: its cache directory (Hugging Face format, loadable with
             :func:`kdzoo.models.from_hf` or ``transformers``).
-        info: dev metrics, training times and losses recorded when it was built.
+        info: dev metrics, training times and losses recorded when it was built;
+            ``info["pretraining"]`` holds the same for the MLM.
     """
 
     task: str
@@ -336,7 +346,12 @@ def pretrained_mlm(
             tokenizer = train_wordpiece(corpus, vocab_size=recipe.vocab_size)
             keras.utils.set_random_seed(recipe.seed)
             mlm = BertModel(
-                recipe.preset, vocab_size=len(tokenizer), mlm_head=True, use_pooler=False
+                recipe.preset,
+                vocab_size=len(tokenizer),
+                mlm_head=True,
+                use_pooler=False,
+                hidden_dropout_prob=recipe.pretrain_dropout,
+                attention_probs_dropout_prob=recipe.pretrain_dropout,
             )
             inputs = encode(tokenizer, corpus, max_length=recipe.corpus_max_length)
             start = time.perf_counter()
@@ -411,7 +426,12 @@ def embedded_teacher(
             data = load_task(task, seed=recipe.seed, **recipe.task_kwargs)
             keras.utils.set_random_seed(recipe.seed)
             model = from_hf(
-                mlm_dir, num_labels=spec.num_labels, id2label=spec.id2label, mlm_head=False
+                mlm_dir,
+                num_labels=spec.num_labels,
+                id2label=spec.id2label,
+                mlm_head=False,
+                hidden_dropout_prob=recipe.finetune_dropout,
+                attention_probs_dropout_prob=recipe.finetune_dropout,
             )
             teacher = EmbeddedTeacher(task, model, mlm, tokenizer, recipe, tmp, {})
             x, y = teacher.encode(data["train"], spec), data["train"].labels
@@ -439,4 +459,5 @@ def embedded_teacher(
 
         _atomic_dir(final, build)
     info = json.loads((final / "kdzoo_info.json").read_text())
+    info["pretraining"] = json.loads((mlm_dir / "kdzoo_info.json").read_text())
     return EmbeddedTeacher(task, from_hf(final), mlm, load_tokenizer(final), recipe, final, info)

@@ -176,6 +176,15 @@ def test_new_head_on_pretrained_encoder(hf_mlm):
     assert model.config.id2label == {0: "neg", 1: "pos"}
 
 
+def test_overrides_replace_checkpoint_config(hf_mlm):
+    # Fine-tuning from an MLM pre-trained without dropout turns dropout back on.
+    _, path = hf_mlm
+    saved = json.loads((path / "config.json").read_text())["hidden_dropout_prob"]
+    model = from_hf(path, hidden_dropout_prob=saved + 0.25, mlm_head=False)
+    assert model.config.hidden_dropout_prob == pytest.approx(saved + 0.25)
+    assert from_hf(path).config.hidden_dropout_prob == pytest.approx(saved)
+
+
 def test_regression_head_round_trip(tmp_path, padded_batch):
     from transformers import AutoModelForSequenceClassification
 

@@ -89,6 +89,11 @@ def test_embedded_teacher_builds_once_then_loads(tmp_path, monkeypatch):
     assert loaded.mlm.config.mlm_head and loaded.model.config.num_labels == 2
     assert loaded.model.config.id2label == {0: "negative", 1: "positive"}
     assert len(loaded.tokenizer) == loaded.model.config.vocab_size
+    # pre-trained without dropout, fine-tuned with it; the MLM's record comes along
+    assert loaded.mlm.config.hidden_dropout_prob == TINY.pretrain_dropout == 0.0
+    assert loaded.model.config.hidden_dropout_prob == TINY.finetune_dropout > 0
+    assert loaded.model.config.attention_probs_dropout_prob == TINY.finetune_dropout
+    assert loaded.info["pretraining"]["mlm_loss"] == mlm_info["mlm_loss"]
 
     # Both tasks share one pre-trained MLM; a new recipe is a new teacher.
     other = TeacherRecipe(**{**TINY.__dict__, "finetune_lr": 2e-3})

@@ -36,6 +36,7 @@ Book chapter: ``book/tasks/embedded.md``.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -511,35 +512,70 @@ def _reaction_sentence(rng: np.random.Generator) -> str:
     return f"{topic} was {first} and {second}"
 
 
+@functools.lru_cache(maxsize=1)
+def _evaluation_texts() -> frozenset[str]:
+    """The dev and test texts of both tasks at their default seed and sizes."""
+    out = set()
+    for name in EMBEDDED_TASKS:
+        data = load_embedded(name)
+        for split in ("dev", "test"):
+            columns = [data[split].texts[f] for f in data.spec.text_fields]
+            out.update(" ".join(parts) for parts in zip(*columns, strict=True))
+    return frozenset(out)
+
+
 def embedded_corpus(n: int = 20000, seed: int = 0) -> list[str]:
     """Unlabelled sentences from both grammars, for general distillation, MLM
     pre-training and training a word2vec stand-in for GloVe.
 
-    45 % are NLI-grammar sentences (one to three clauses, as in premises) and 30 %
-    sentiment-grammar sentences. The rest carry the world knowledge that a teacher
-    pre-trained on the corpus brings to the few labelled examples, about every word,
-    the held-out ones (:data:`HELD_OUT_WORDS`) included: 10 % state the hypernym
-    hierarchy ("every trout is a fish") and 15 % show an adjective's polarity by its
-    company ("the plot was bland so i hated it", "the film was warm and clever").
+    - 30 % NLI-grammar sentences: one to three clauses, as in premises; a third of the
+      entailed pairs are written out as an inference, "the trout chased the dog so the
+      fish chased the dog".
+    - 20 % sentiment-grammar sentences; half end with the speaker's reaction, "the plot
+      was not bland so i liked it", as reviews end with a verdict.
+    - 25 % state the hypernym hierarchy ("every trout is a fish").
+    - 25 % show an adjective's polarity by its company ("the plot was bland so i hated
+      it", "the film was warm and clever").
+
+    The knowledge covers every word, the held-out ones (:data:`HELD_OUT_WORDS`)
+    included: it is what a teacher pre-trained on the corpus brings to the few labelled
+    examples, and what a student trained on the labels alone lacks. No sentence written
+    with its verdict or inference is a dev or test example of either task (at the
+    default seed and sizes), so the corpus leaks no evaluation label.
+
+    Why so much knowledge: a small MLM learns local syntax first, and the associations
+    across a sentence (adjective → reaction, noun → hypernym) only after many
+    exposures. With 15 % of knowledge sentences a 2-layer MLM had still not linked an
+    adjective to the reaction after 12 epochs; with half of the corpus it does within
+    the teachers' pre-training budget (``benchmarks/probe_mlm.py``).
     """
     rng = np.random.default_rng([seed, 99])
+    held_out = _evaluation_texts()
     out = []
     for _ in range(n):
         roll = rng.random()
-        if roll < 0.45:
-            p, h, _, _ = _nli_pair(rng)
-            clauses = [p if rng.random() < 0.5 else h]
+        if roll < 0.3:
+            p, h, label, _ = _nli_pair(rng)
+            inference = label == 0 and rng.random() < 1 / 3  # 0: entailment
+            clauses = [p if inference or rng.random() < 0.5 else h]
             for _ in range(rng.integers(0, 3)):
                 extra = _distractor(rng, p, h)
                 if extra is not None:
                     clauses.insert(int(rng.integers(len(clauses) + 1)), extra)
-            out.append(" and ".join(c.text() for c in clauses))
-        elif roll < 0.55:
+            text = " and ".join(c.text() for c in clauses)
+            if inference and f"{text} {h.text()}" not in held_out:
+                text = f"{text} so {h.text()}"
+            out.append(text)
+        elif roll < 0.5:
+            text, _, label, _ = _sentiment_sentence(rng)
+            if rng.random() < 0.5 and text not in held_out:
+                verbs = ("loved", "enjoyed", "liked") if label else ("hated", "disliked")
+                text = f"{text} so i {rng.choice(verbs)} it"
+            out.append(text)
+        elif roll < 0.75:
             out.append(_taxonomy_sentence(rng))
-        elif roll < 0.7:
-            out.append(_reaction_sentence(rng))
         else:
-            out.append(_sentiment_sentence(rng)[0])
+            out.append(_reaction_sentence(rng))
     return out
 
 

@@ -261,27 +261,38 @@ PRESETS: dict[str, dict[str, Any]] = {
     # the paper's ratios (TinyBERT: 1/3 of the depth and a narrower width; PKD and
     # DistilBERT: half the depth at full width) and the same head count, which
     # TinyBERT's attention loss requires.
-    "mini-6l-256h": {
+    "mini-6l-128h": {
         "config": dict(
             num_hidden_layers=6,
-            hidden_size=256,
-            intermediate_size=1024,
+            hidden_size=128,
+            intermediate_size=512,
             num_attention_heads=4,
             vocab_size=4096,
             max_position_embeddings=128,
         ),
-        "description": "Teacher for the embedded offline tasks.",
+        "description": "Teacher for the embedded offline tasks (kdzoo.teachers).",
     },
-    "mini-3l-256h": {
+    "mini-3l-128h": {
         "config": dict(
             num_hidden_layers=3,
-            hidden_size=256,
-            intermediate_size=1024,
+            hidden_size=128,
+            intermediate_size=512,
             num_attention_heads=4,
             vocab_size=4096,
             max_position_embeddings=128,
         ),
-        "description": "Half-depth, full-width student of mini-6l-256h (PKD / DistilBERT).",
+        "description": "Half-depth, full-width student of mini-6l-128h (PKD / DistilBERT).",
+    },
+    "mini-2l-64h": {
+        "config": dict(
+            num_hidden_layers=2,
+            hidden_size=64,
+            intermediate_size=256,
+            num_attention_heads=4,
+            vocab_size=4096,
+            max_position_embeddings=128,
+        ),
+        "description": "TinyBERT-shaped student of mini-6l-128h (1/3 depth, half width).",
     },
     "mini-2l-128h": {
         "config": dict(
@@ -292,7 +303,7 @@ PRESETS: dict[str, dict[str, Any]] = {
             vocab_size=4096,
             max_position_embeddings=128,
         ),
-        "description": "TinyBERT-shaped student of mini-6l-256h (1/3 depth, half width).",
+        "description": "A small BERT for the demo teacher and the augmentation benchmark.",
     },
     "micro-2l-32h": {
         "config": dict(

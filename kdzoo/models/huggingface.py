@@ -206,12 +206,14 @@ def from_hf(
         id2label = None  # HF fills LABEL_i defaults; a mismatch means they were not set
     has_mlm = "cls.predictions.transform.dense.weight" in weights
     config = BertConfig(
-        **fields,
-        use_pooler="pooler.dense.weight" in weights or bool(num_labels),
-        num_labels=num_labels,
-        id2label=id2label,
-        mlm_head=has_mlm if mlm_head is None else mlm_head,
-        **overrides,
+        **{
+            **fields,
+            "use_pooler": "pooler.dense.weight" in weights or bool(num_labels),
+            "num_labels": num_labels,
+            "id2label": id2label,
+            "mlm_head": has_mlm if mlm_head is None else mlm_head,
+            **overrides,  # overrides win over the checkpoint's config
+        }
     )
     if config.mlm_head and not has_mlm:
         raise ValueError(
