@@ -228,12 +228,65 @@ def test_corpus_states_hypernyms_and_polarity_of_every_word():
         noun, parent = words[1], words[-1]
         assert is_a(noun, parent), sentence
     assert {s.split()[1] for s in taxonomy} >= {"trout", "owl", "rabbit", "pilot"}
-    reactions = [s for s in corpus if s.endswith(" it")]
+    reactions = [s for s in corpus if s.endswith(" it") and len(s.split(" so i ")[0].split()) <= 5]
+    reactions = [s for s in reactions if len(s.split(" so i ")[0].split(" was ")[1].split()) == 1]
     for sentence in reactions:
         adjective = sentence.split(" was ")[1].split()[0]
         liked = sentence.split(" i ")[1].split()[0] in ("loved", "enjoyed", "liked")
         assert liked == (adjective in _POSITIVE) and (adjective in _POSITIVE + _NEGATIVE)
     assert len(reactions) > 150
+
+
+def _polarity(clause: str) -> int:
+    from kdzoo.data.embedded import _POSITIVE
+
+    words = clause.split()
+    return int((words[-1] in _POSITIVE) != ("not" in words))
+
+
+def test_corpus_verdicts_and_inferences_are_right_and_leak_no_evaluation_example():
+    corpus = embedded_corpus(4000)
+    evaluation = {
+        name: {
+            tuple(parts)
+            for split in ("dev", "test")
+            for parts in zip(*kdzoo.load_task(name)[split].texts.values(), strict=True)
+        }
+        for name in ("synth-sentiment", "synth-nli")
+    }
+    # Reviews with a verdict: the verdict follows the sentiment rules.
+    verdicts = [s.split(" so i ") for s in corpus if " so i " in s]
+    checked = 0
+    for review, verdict in verdicts:
+        liked = int(verdict.split()[0] in ("loved", "enjoyed", "liked"))
+        assert (review,) not in evaluation["synth-sentiment"], review
+        if " but " in review:
+            assert liked == _polarity(review.split(" but ")[1]), review
+        elif " although " in review:
+            assert liked == _polarity(review.split(" although ")[0]), review
+        elif " that " in review:  # "nobody thought that ..." reverses the clause
+            frame, clause = review.split(" that ", 1)
+            reverses = frame in ("nobody thought", "i do not think", "no critic said")
+            assert liked == int(_polarity(clause) != reverses), review
+        else:
+            assert liked == _polarity(review), review
+        checked += 1
+    assert checked > 200
+    # Written-out inferences: never an evaluation pair; entailment where train has it.
+    nli = kdzoo.load_task("synth-nli")
+    train = nli["train"]
+    labels = dict(
+        zip(
+            zip(train.texts["premise"], train.texts["hypothesis"], strict=True),
+            (nli.spec.label_names[y] for y in train.labels),
+            strict=True,
+        )
+    )
+    inferences = [s.rsplit(" so ", 1) for s in corpus if " so " in s and " so i " not in s]
+    assert len(inferences) > 60
+    for premise, hypothesis in inferences:
+        assert (premise, hypothesis) not in evaluation["synth-nli"]
+        assert labels.get((premise, hypothesis), "entailment") == "entailment"
 
 
 def test_subsets_keep_annotations_aligned():

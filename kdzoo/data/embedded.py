@@ -30,6 +30,30 @@ POS-guided replacement) and an unlabelled corpus from the same grammar
 (:func:`embedded_corpus`) for general distillation, MLM pre-training and a word2vec
 stand-in for GloVe.
 
+Calibration (measured, not yet met)
+-----------------------------------
+The tasks should leave a gap for distillation to close: a TinyBERT-shaped student
+trained on the labels alone at least 5 points below the teacher, a BiLSTM further
+below. ``benchmarks/calibrate_embedded.py`` measures it with the teacher recipe of
+:mod:`kdzoo.teachers` (``mini-6l-128h`` pre-trained with MLM on 20,000 corpus
+sentences for 8 epochs, then fine-tuned on the 6,000 training labels for 5 epochs at
+3e-4) and students trained from scratch on the same labels for 10 epochs (results in
+``benchmarks/results/calibrate_embedded-torch.json``; one seed, torch, 2 CPUs)::
+
+    dev accuracy (seen / unseen word)   synth-sentiment        synth-nli
+    teacher mini-6l-128h                0.804 (1.00 / 0.62)    0.795 (0.79 / 0.80)
+    student mini-2l-64h, labels only    0.704 (0.93 / 0.50)    0.756 (0.75 / 0.76)
+    student BiLSTM, labels only         0.796 (1.00 / 0.61)    0.890 (0.90 / 0.88)
+
+So the teacher–student gap is 10 points on synth-sentiment but 3.9 on synth-nli, and
+the word-level BiLSTM is not below the transformer student: on these short, regular
+sentences its bias suits the data (the siamese BiLSTM sees the one edit between
+premise and hypothesis directly), and it beats the teacher on synth-nli. The
+transformer student also varies by several points between runs (0.70–0.79 on
+synth-sentiment). Pre-training took 942 s in this run, which shared the CPUs with
+another job (397 s for the same shapes on a quiet machine); fine-tuning took 110 s
+(sentiment) and 144 s (NLI). Calibration continues in the tasks-and-data issue.
+
 Book chapter: ``book/tasks/embedded.md``.
 """
 
@@ -499,15 +523,16 @@ def _taxonomy_sentence(rng: np.random.Generator) -> str:
     return frames[rng.integers(len(frames))]
 
 
-def _reaction_sentence(rng: np.random.Generator) -> str:
+def _reaction_sentence(rng: np.random.Generator, avoid: frozenset[str] = frozenset()) -> str:
     """An evaluation with the speaker's reaction, e.g. "the plot was bland so i hated
-    it": the distributional evidence of an adjective's polarity that the corpus offers."""
+    it": the distributional evidence of an adjective's polarity that the corpus offers.
+    A reaction is never attached to a text in ``avoid`` (the evaluation examples)."""
     positive = bool(rng.random() < 0.5)
     pool = _POSITIVE if positive else _NEGATIVE
     first, second = (str(a) for a in rng.choice(pool, 2, replace=False))
     topic = str(rng.choice(_TOPICS))
-    if rng.random() < 0.5:
-        verb = str(rng.choice(("loved", "enjoyed", "liked") if positive else ("hated", "disliked")))
+    verb = str(rng.choice(("loved", "enjoyed", "liked") if positive else ("hated", "disliked")))
+    if rng.random() < 0.5 and f"{topic} was {first}" not in avoid:
         return f"{topic} was {first} so i {verb} it"
     return f"{topic} was {first} and {second}"
 
@@ -575,7 +600,7 @@ def embedded_corpus(n: int = 20000, seed: int = 0) -> list[str]:
         elif roll < 0.75:
             out.append(_taxonomy_sentence(rng))
         else:
-            out.append(_reaction_sentence(rng))
+            out.append(_reaction_sentence(rng, held_out))
     return out
 
 
