@@ -9,6 +9,9 @@ TinyBERT-shaped student (``mini-2l-64h``) on ``synth-nli``, both ways, and times
 second epoch (the first includes tracing and compilation)::
 
     KERAS_BACKEND=torch python benchmarks/bench_cache.py --examples 2000 --runs 3
+    KERAS_BACKEND=torch python benchmarks/bench_cache.py --teacher bert-base \
+        --student tinybert-4l --examples 256 --max-length 128 --runs 2 \
+        --out benchmarks/results/cache-torch-bert-base.json   # the papers' shapes
 
 It prints one JSON object and writes ``benchmarks/results/cache-<backend>.json``. The
 weights are random (speed does not depend on them); the one-off cost of filling the
