@@ -19,12 +19,12 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import platform
 import time
 from pathlib import Path
 
 import keras
 import numpy as np
+from _machine import machine
 
 import kdzoo
 from kdzoo.data.embedded import embedded_corpus
@@ -159,8 +159,7 @@ def main() -> None:
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         meta = {
-            "backend": keras.backend.backend(),
-            "machine": f"{platform.machine()}, {__import__('os').cpu_count()} CPUs",
+            "machine": machine(),
             "student_epochs": args.student_epochs,
             "student_lr": args.student_lr,
         }
