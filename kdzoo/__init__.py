@@ -3,6 +3,7 @@
 ``import kdzoo`` is light: Keras (and with it the backend chosen by ``KERAS_BACKEND``)
 is imported on first use of one of these:
 
+- :func:`kdzoo.compare` runs methods side by side and returns a results table;
 - :func:`kdzoo.distill` runs a method; :func:`kdzoo.methods` lists the methods;
   :func:`kdzoo.get_method` builds one with its config;
 - :func:`kdzoo.tasks` lists the tasks; :func:`kdzoo.load_task` loads one;
@@ -19,7 +20,9 @@ from kdzoo._version import __version__
 __all__ = [
     "DistillResult",
     "Distiller",
+    "Results",
     "__version__",
+    "compare",
     "distill",
     "get_method",
     "load_task",
@@ -28,6 +31,8 @@ __all__ = [
 ]
 
 _LAZY = {
+    "compare": ("kdzoo.comparison", "compare"),
+    "Results": ("kdzoo.comparison", "Results"),
     "distill": ("kdzoo.api", "distill"),
     "DistillResult": ("kdzoo.api", "DistillResult"),
     "Distiller": ("kdzoo.distillers", "Distiller"),
@@ -40,12 +45,17 @@ _LAZY = {
 
 _SUBMODULES = {
     "api",
+    "augment",
+    "baselines",
+    "budgets",
+    "comparison",
     "data",
     "distillers",
     "losses",
     "mapping",
     "models",
     "optim",
+    "teachers",
     "tokenization",
     "zoo",
 }

@@ -13,8 +13,11 @@ Book chapter: ``book/methods/index.md``.
 
 from __future__ import annotations
 
+import json
 import math
+import os
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import keras
@@ -23,7 +26,7 @@ import numpy as np
 from kdzoo.distillers import Distiller
 from kdzoo.zoo.base import Method, get_method
 
-__all__ = ["DistillResult", "distill"]
+__all__ = ["DistillResult", "distill", "load_state", "save_state"]
 
 
 @dataclass
@@ -83,6 +86,42 @@ def _resolve_student(student, teacher, method: Method):
     )
 
 
+def _state_variables(student, layers) -> list:
+    return [*student.weights, *(w for layer in keras.tree.flatten(layers) for w in layer.weights)]
+
+
+def save_state(path: str | os.PathLike, student, layers: dict | None = None) -> Path:
+    """Save the student's and the distiller layers' weights to ``path`` (``.npz``), atomically."""
+    path = Path(path)
+    arrays = {
+        f"{i:05d}": keras.ops.convert_to_numpy(v.value)
+        for i, v in enumerate(_state_variables(student, layers or {}))
+    }
+    tmp = path.with_name(path.name + ".tmp.npz")
+    np.savez(tmp, **arrays)
+    os.replace(tmp, path)
+    return path
+
+
+def load_state(path: str | os.PathLike, student, layers: dict | None = None) -> None:
+    """Load what :func:`save_state` saved into the same student and layers."""
+    variables = _state_variables(student, layers or {})
+    with np.load(path) as saved:
+        if len(saved.files) != len(variables):
+            raise ValueError(
+                f"{path} holds {len(saved.files)} arrays, but this student and its layers "
+                f"have {len(variables)} variables: it was saved from another model."
+            )
+        for i, v in enumerate(variables):
+            array = saved[f"{i:05d}"]
+            if tuple(array.shape) != tuple(v.shape):
+                raise ValueError(
+                    f"{path}: variable {v.path} has shape {tuple(v.shape)}, saved "
+                    f"{tuple(array.shape)}: it was saved from another model."
+                )
+            v.assign(array)
+
+
 def distill(
     method: str | Method,
     teacher,
@@ -97,6 +136,9 @@ def distill(
     seed: int = 0,
     tokenizer=None,
     init_student: bool = True,
+    layers: dict | None = None,
+    callbacks: list | None = None,
+    checkpoint_dir: str | os.PathLike | None = None,
     verbose: int | str = "auto",
     **config: Any,
 ) -> DistillResult:
@@ -119,6 +161,13 @@ def distill(
         seed: seeds initialisation, data order, dropout and masking.
         tokenizer: a Hugging Face tokenizer, for the ids DistilBERT masks with.
         init_student: initialise the student from teacher layers where the method does.
+        layers: the method's own layers (projections, gates) from an earlier call, e.g.
+            TinyBERT's projection after a separate general stage; built when None.
+        callbacks: Keras callbacks passed to every stage's ``fit``.
+        checkpoint_dir: makes the run resumable. Each finished stage saves the student
+            and the method's layers there (``<stage>.npz``) and is skipped when the call
+            is repeated; the stage in progress keeps a Keras ``BackupAndRestore`` backup
+            (weights, optimizer and epoch) after every epoch, from which it resumes.
         verbose: Keras's progress output.
         **config: fields of the method's config dataclass, e.g. ``temperature=2``.
 
@@ -147,12 +196,20 @@ def distill(
 
     method.check(teacher, student)
     seq_length = _seq_length(data[0] if data is not None else corpus)
-    layers = method.build_layers(teacher, student, seq_length)
+    if layers is None:
+        layers = method.build_layers(teacher, student, seq_length)
     if init_student:
         method.prepare_student(teacher, student)
+    checkpoint_dir = None if checkpoint_dir is None else Path(checkpoint_dir)
+    if checkpoint_dir is not None:
+        checkpoint_dir.mkdir(parents=True, exist_ok=True)
 
     history: dict[str, dict[str, list[float]]] = {}
     for stage in stages:
+        if checkpoint_dir is not None and (checkpoint_dir / f"{stage}.npz").exists():
+            load_state(checkpoint_dir / f"{stage}.npz", student, layers)
+            history[stage] = json.loads((checkpoint_dir / f"{stage}.json").read_text())
+            continue
         unlabelled = stage in method.unlabelled_stages
         x, y = (corpus, None) if unlabelled else (data[0], data[1])
         if x is None:
@@ -161,6 +218,11 @@ def distill(
         steps = math.ceil(_num_examples(x) / batch_size) * n_epochs
         distiller = Distiller(method, teacher, student, stage=stage, layers=layers, seed=seed)
         distiller.compile(optimizer=method.optimizer(stage, steps, layers))
+        stage_callbacks = list(callbacks or [])
+        if checkpoint_dir is not None:
+            stage_callbacks.append(
+                keras.callbacks.BackupAndRestore(str(checkpoint_dir / f"{stage}-backup"))
+            )
         fit = distiller.fit(
             x,
             y,
@@ -168,9 +230,19 @@ def distill(
             epochs=n_epochs,
             shuffle=True,
             verbose=verbose,
+            callbacks=stage_callbacks,
             validation_data=None if unlabelled else validation_data,
         )
-        history[stage] = fit.history
+        history[stage] = {k: [float(v) for v in vs] for k, vs in fit.history.items()}
+        if checkpoint_dir is not None:
+            save_state(checkpoint_dir / f"{stage}.npz", student, layers)
+            _write_json(checkpoint_dir / f"{stage}.json", history[stage])
     return DistillResult(
         student=student, history=history, method=method, layers=layers, stages=list(stages)
     )
+
+
+def _write_json(path: Path, data) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(data, indent=1))
+    os.replace(tmp, path)

@@ -5,6 +5,8 @@
     kdzoo methods               the distillation methods and their papers
     kdzoo tasks                 the tasks (GLUE and the embedded offline ones)
     kdzoo demo                  the smallest real distillation run (offline, ~1 min)
+    kdzoo compare               methods side by side on one task: table, figures, files
+    kdzoo distill               one method on one task; saves the student
 
 Pick the backend with the ``KERAS_BACKEND`` environment variable (torch,
 tensorflow or jax), or with ``--backend`` before the subcommand.
@@ -89,6 +91,115 @@ def _cmd_demo(args) -> int:
     return 0
 
 
+def _split_list(text: str | None) -> list[str]:
+    return [t.strip() for t in (text or "").split(",") if t.strip()]
+
+
+def _students(text: str | None):
+    """``--student mini-2l-64h`` for every method, or ``kd=mini-2l-64h,pkd=mini-3l-128h``."""
+    if not text:
+        return None
+    if "=" not in text:
+        return text
+    pairs = [item.split("=", 1) for item in _split_list(text)]
+    bad = [p[0] for p in pairs if len(p) != 2 or not p[1]]
+    if bad:
+        raise ValueError(f"--student: give METHOD=PRESET pairs; could not read {bad}.")
+    return {k.strip(): v.strip() for k, v in pairs}
+
+
+def _task_kwargs(args) -> dict:
+    return {"data_dir": args.data_dir} if args.data_dir else {}
+
+
+def _cmd_compare(args) -> int:
+    from kdzoo.comparison import compare
+
+    methods = _split_list(args.methods)
+    try:
+        seeds = [int(s) for s in _split_list(args.seeds)]
+    except ValueError:
+        raise ValueError(
+            f"--seeds takes integers separated by commas, not '{args.seeds}'."
+        ) from None
+    results = compare(
+        methods=methods,
+        task=args.task,
+        teacher=args.teacher,
+        student=_students(args.student),
+        seeds=seeds,
+        budget=args.budget,
+        output_dir=args.out,
+        overwrite=args.overwrite,
+        task_kwargs=_task_kwargs(args),
+        max_length=args.max_length,
+        plot=not args.no_plot,
+        verbose=0 if args.quiet else 1,
+    )
+    print(results.format())
+    if len(results.published):
+        cols = [c for c in ("model", "method", "task", "metric", "value", "paper", "table")]
+        cols = [c for c in cols if c in results.published.columns]
+        print("\nPublished numbers (baselines/):")
+        print(results.published[cols].to_string(index=False))
+    print(f"\nSaved in {results.output_dir}/ (results.csv, runs.csv, figures, per-run logs)")
+    return 0
+
+
+def _cmd_distill(args) -> int:
+    from kdzoo.comparison import compare
+
+    results = compare(
+        methods=[args.method],
+        task=args.task,
+        teacher=args.teacher,
+        student=_students(args.student),
+        seeds=[args.seed],
+        budget=args.budget,
+        output_dir=args.out,
+        overwrite=args.overwrite,
+        task_kwargs=_task_kwargs(args),
+        max_length=args.max_length,
+        student_only=False,
+        plot=False,
+        verbose=0 if args.quiet else 1,
+    )
+    print(results.format())
+    print(f"\nThe student's weights: {results.output_dir}/runs/{args.method}/seed-{args.seed}/")
+    return 0
+
+
+def _add_run_options(p: argparse.ArgumentParser) -> None:
+    from kdzoo.budgets import BUDGETS
+
+    p.add_argument("--task", required=True, help="a task from `kdzoo tasks`")
+    p.add_argument(
+        "--teacher",
+        help="Hugging Face checkpoint (directory or hub name) fine-tuned on the task; "
+        "omit for an embedded task's built-in teacher",
+    )
+    p.add_argument(
+        "--student",
+        help="a BERT preset for every method, or METHOD=PRESET pairs separated by commas "
+        "(default: each method's paper-shaped student; see `kdzoo presets`)",
+    )
+    p.add_argument(
+        "--budget",
+        default="small",
+        choices=list(BUDGETS),
+        help="; ".join(f"{b.name}: {b.description}" for b in BUDGETS.values()),
+    )
+    p.add_argument("--out", required=True, help="output directory (results, logs, figures)")
+    p.add_argument("--data-dir", help="a local GLUE copy in the original TSV layout")
+    p.add_argument("--max-length", type=int, help="tokens per example")
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace results of a different configuration in --out",
+    )
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="kdzoo",
@@ -112,6 +223,35 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, default=0)
     demo.add_argument("--quiet", action="store_true", help="no per-epoch progress bars")
     demo.set_defaults(func=_cmd_demo)
+
+    cmp = sub.add_parser(
+        "compare",
+        help="methods side by side on one task (table, figures, files)",
+        description="Run distillation methods on one task over seeds and print a table: "
+        "metric mean ± std, retention of the teacher, parameters, size, latency, speedup "
+        "and training time, with the published numbers. Finished runs in --out are "
+        "skipped; an interrupted run resumes from its last epoch.",
+    )
+    cmp.add_argument(
+        "--methods",
+        default="kd,bilstm,distilbert,pkd,tinybert,lad",
+        help="methods separated by commas (see `kdzoo methods`; default: all six)",
+    )
+    cmp.add_argument("--seeds", default="0,1,2", help="seeds separated by commas (default 0,1,2)")
+    _add_run_options(cmp)
+    cmp.add_argument("--no-plot", action="store_true", help="do not draw the figures")
+    cmp.set_defaults(func=_cmd_compare)
+
+    dst = sub.add_parser(
+        "distill",
+        help="one method on one task; saves the student",
+        description="Distil the task's teacher into a student with one method, under a "
+        "budget, and save the student, its logs and its scores in --out.",
+    )
+    dst.add_argument("method", help="a method from `kdzoo methods`")
+    dst.add_argument("--seed", type=int, default=0)
+    _add_run_options(dst)
+    dst.set_defaults(func=_cmd_distill)
     return parser
 
 
@@ -123,7 +263,12 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         os.environ["KERAS_BACKEND"] = args.backend
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    return args.func(args)
+    try:
+        return args.func(args)
+    except (ValueError, FileNotFoundError, NotADirectoryError, KeyError) as err:
+        message = err.args[0] if isinstance(err, KeyError) and err.args else err
+        print(f"kdzoo {args.command}: error: {message}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -164,6 +164,7 @@ def finetune(
     learning_rate: float = 1e-4,
     warmup: float = 0.1,
     validation_data: tuple | None = None,
+    callbacks: list | None = None,
     verbose: int | str = "auto",
 ) -> dict[str, list[float]]:
     """Fine-tune a classifier (or regressor) on labelled data with AdamW and warm-up.
@@ -173,6 +174,7 @@ def finetune(
         x: model inputs; ``y``: int class ids [N] (or float scores for regression).
         epochs, batch_size, learning_rate, warmup: the schedule.
         validation_data: ``(x, y)`` evaluated after every epoch.
+        callbacks: Keras callbacks for ``fit``.
         verbose: Keras's progress output.
 
     Returns:
@@ -198,6 +200,7 @@ def finetune(
         epochs=epochs,
         shuffle=True,
         validation_data=validation_data,
+        callbacks=callbacks,
         verbose=verbose,
     )
     return fit.history

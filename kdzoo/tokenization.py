@@ -248,6 +248,43 @@ class WordVocab:
             ids[row, : len(toks)] = [self.stoi.get(w, 1) for w in toks]
         return {"token_ids": ids, "padding_mask": (ids != 0).astype(np.int32)}
 
+    def encode_pair(
+        self,
+        texts: Sequence[str],
+        texts_pair: Sequence[str] | None = None,
+        max_length: int = 64,
+        *,
+        trim: bool = True,
+    ) -> dict[str, np.ndarray]:
+        """Inputs of a BiLSTM student: one sentence, or both sides of a siamese pair.
+
+        Args:
+            texts: first sentences, [B].
+            texts_pair: second sentences, [B], or None for single-sentence tasks.
+            max_length: the most words kept per sentence.
+            trim: cut the padding to the longest sentence (of either side), so an LSTM
+                runs no steps over padding columns that every row shares.
+
+        Returns:
+            ``{"token_ids", "padding_mask"}`` [B, L], plus ``"token_ids_b"`` and
+            ``"padding_mask_b"`` for pairs (the keys :class:`~kdzoo.models.BiLSTMClassifier`
+            reads).
+        """
+        out = self.encode(texts, max_length)
+        if texts_pair is not None:
+            if len(texts_pair) != len(texts):
+                raise ValueError(
+                    f"texts has {len(texts)} items but texts_pair has {len(texts_pair)}."
+                )
+            b = self.encode(texts_pair, max_length)
+            out.update(token_ids_b=b["token_ids"], padding_mask_b=b["padding_mask"])
+        if trim:
+            longest = max(
+                [1] + [int(v.sum(1).max(initial=0)) for k, v in out.items() if "mask" in k]
+            )
+            out = {k: v[:, :longest] for k, v in out.items()}
+        return out
+
     def save(self, path: str | os.PathLike) -> None:
         Path(path).write_text(json.dumps({"lowercase": self.lowercase, "words": self.itos}))
 

@@ -117,6 +117,19 @@ class BiLSTMConfig:
 
 
 BILSTM_PRESETS: dict[str, dict[str, Any]] = {
+    "tang-mini": {
+        "config": dict(
+            vocab_size=2048,
+            num_labels=2,
+            embedding_dim=64,
+            hidden_size=64,
+            fc_size=64,
+            dropout=0.1,
+            embedding_mode="rand",
+        ),
+        "description": "kdzoo's BiLSTM for the embedded tasks: E=64, H=64, fc 64 "
+        "(set vocab_size, num_labels and pair from the task).",
+    },
     "tang-sst2": {
         "config": dict(
             vocab_size=30000,

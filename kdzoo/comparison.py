@@ -1,0 +1,1042 @@
+"""``kdzoo.compare``: the methods side by side on one task, under the same conditions.
+
+(The function lives in this module, ``kdzoo.comparison``, and is exported as
+``kdzoo.compare``.)
+
+::
+
+    import kdzoo
+    results = kdzoo.compare(methods=["kd", "tinybert", "pkd"], task="synth-nli",
+                            budget="small", output_dir="runs/nli")
+    results.table          # one row per method: metric ± std, retention, size, speed
+    results.published      # the papers' numbers for this task and these methods
+    results.plot()         # metric vs latency, and the training curves (PNG)
+
+Every method runs with its paper-default configuration scaled to the budget
+(:mod:`kdzoo.budgets`); all see the same training data, seeds and steps per stage. The
+table also holds a ``teacher`` row and a ``student-only`` row for each student
+architecture: the same student trained on the labels alone.
+
+What runs where:
+
+- **Embedded tasks** (``synth-*``) use the built-in teacher
+  (:func:`kdzoo.teachers.embedded_teacher`: MLM pre-training on the task's corpus, then
+  fine-tuning; built on first use, then cached) and the corpus for the general stages.
+- **GLUE tasks** take ``teacher=`` (a Hugging Face checkpoint directory or hub name,
+  fine-tuned on the task) and ``task_kwargs`` for :func:`kdzoo.load_task`
+  (``data_dir=...``). General stages run only with ``corpus=`` texts.
+- General stages (TinyBERT's general distillation, DistilBERT's pre-training
+  distillation) run once per (method, student) and are shared by all seeds, as the
+  papers release one general model and vary only the task stages.
+- The teacher's logits on the training split are computed once and cached
+  (:class:`kdzoo.data.cache.TeacherCache`); stages that need its hidden states or
+  attention maps run it live.
+
+Everything is saved in ``output_dir``: ``results.csv`` / ``results.json`` (the table),
+``runs.csv`` (one row per method and seed), per run a ``log.txt``, Keras CSV logs and
+the student's weights, and the figures. Running the same call again skips finished
+runs; an interrupted run resumes from its last epoch. A directory that holds another
+configuration is refused unless ``overwrite=True``. Every file is written atomically.
+
+Book chapter: ``book/compare.md``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import math
+import os
+import shutil
+import time
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from kdzoo.budgets import Budget, get_budget
+
+__all__ = ["Results", "compare", "default_student", "measure_latency"]
+
+#: Student presets per method for the embedded tasks' teacher (``mini-6l-128h``).
+EMBEDDED_STUDENTS = {
+    "kd": "mini-2l-64h",
+    "tinybert": "mini-2l-64h",
+    "pkd": "mini-3l-128h",
+    "lad": "mini-3l-128h",
+    "distilbert": "mini-3l-128h",
+    "bilstm": "tang-mini",
+}
+#: Student presets per method for a BERT-base teacher (the papers' students).
+BERT_BASE_STUDENTS = {
+    "kd": "tinybert-4l",
+    "tinybert": "tinybert-4l",
+    "pkd": "bert-6l",
+    "lad": "bert-6l",
+    "distilbert": "distilbert-6l",
+    "bilstm": "tang-sst2",
+}
+
+
+def default_student(method: str, teacher_config=None) -> str:
+    """The student preset ``compare`` uses for ``method`` with this teacher."""
+    table = BERT_BASE_STUDENTS
+    if teacher_config is not None and teacher_config.hidden_size < 768:
+        table = EMBEDDED_STUDENTS
+    return table[method]
+
+
+# --------------------------------------------------------------------------- small helpers
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def _write_json(path: Path, data: Any) -> None:
+    _atomic_write(path, json.dumps(data, indent=2, default=_jsonable) + "\n")
+
+
+def _jsonable(value):
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def _is_bilstm(preset: str) -> bool:
+    from kdzoo.models import BILSTM_PRESETS
+
+    return preset in BILSTM_PRESETS
+
+
+def measure_latency(model, inputs: dict, batch_size: int, runs: int = 20) -> float:
+    """Median wall time in ms of ``model.predict_on_batch`` on ``batch_size`` examples.
+
+    Two untimed calls come first (compilation, caches). ``predict_on_batch`` runs the
+    backend's compiled predict function, as serving would.
+    """
+    n = len(next(iter(inputs.values())))
+    idx = np.arange(batch_size) % n
+    batch = {k: v[idx] for k, v in inputs.items()}
+    for _ in range(2):
+        model.predict_on_batch(batch)
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        model.predict_on_batch(batch)
+        times.append(time.perf_counter() - start)
+    return 1000.0 * float(np.median(times))
+
+
+class _Log:
+    """A run's ``log.txt``: timestamped lines, appended (a resumed run continues it)."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+
+    def __call__(self, message: str) -> None:
+        with open(self.path, "a") as f:
+            f.write(f"{time.strftime('%Y-%m-%d %H:%M:%S')}  {message}\n")
+
+
+# --------------------------------------------------------------------------- the task
+
+
+@dataclass
+class _Prepared:
+    """The task, its teacher and every input array, built once per ``compare`` call."""
+
+    task: str
+    spec: Any
+    teacher: Any
+    teacher_id: str
+    tokenizer: Any
+    max_length: int
+    train: Any
+    evals: dict[str, Any]
+    x_train: dict
+    y_train: np.ndarray
+    x_evals: dict[str, dict]
+    teacher_logits: np.ndarray
+    corpus_x: dict | None
+    mlm_teacher: Any
+    words: Any = None
+    teacher_info: dict = field(default_factory=dict)
+
+    def word_inputs(self, split) -> dict:
+        first, second = split.columns(self.spec)
+        return self.words.encode_pair(first, second, self.max_length)
+
+
+def _prepare(task, teacher, budget: Budget, task_kwargs, corpus, max_length, verbose):
+    from kdzoo.data.base import get_spec, load_task
+    from kdzoo.data.cache import TeacherCache
+    from kdzoo.teachers import EmbeddedTeacher, TeacherRecipe, cache_dir, embedded_teacher
+    from kdzoo.tokenization import WordVocab, encode
+
+    spec = get_spec(task)
+    embedded = spec.source == "embedded"
+    mlm_teacher, info = None, {}
+    if embedded and (teacher is None or isinstance(teacher, (TeacherRecipe, EmbeddedTeacher))):
+        if isinstance(teacher, EmbeddedTeacher):
+            et = teacher
+        else:
+            et = embedded_teacher(task, teacher, verbose=verbose)
+        model, tokenizer, mlm_teacher = et.model, et.tokenizer, et.mlm
+        max_length = max_length or et.recipe.max_length
+        data = load_task(task, seed=et.recipe.seed, **{**et.recipe.task_kwargs, **task_kwargs})
+        teacher_id = f"kdzoo embedded teacher {et.path.name}"
+        info = {
+            "seconds": et.info.get("seconds", 0.0)
+            + et.info.get("pretraining", {}).get("seconds", 0.0),
+            "preset": et.recipe.preset,
+        }
+        if corpus is None:
+            from kdzoo.data.embedded import embedded_corpus
+
+            corpus = embedded_corpus(et.recipe.corpus_size, seed=et.recipe.seed)
+    else:
+        if teacher is None:
+            raise ValueError(
+                f"compare on '{task}' needs teacher=: a Hugging Face checkpoint fine-tuned "
+                f"on {task} (a local directory or a hub name). Only the embedded tasks "
+                "have a built-in teacher."
+            )
+        model, tokenizer, teacher_id = _load_teacher(teacher, spec)
+        max_length = max_length or 128
+        data = load_task(task, **task_kwargs)
+
+    train = data["train"].subset(budget.max_train_examples, seed=0)
+    evals = {s: data[s].subset(budget.max_eval_examples, seed=0) for s in spec.eval_splits}
+
+    def enc(split):
+        first, second = split.columns(spec)
+        return encode(tokenizer, first, second, max_length=max_length, config=model.config)
+
+    x_train = enc(train)
+    cache = TeacherCache(cache_dir() / "teacher-outputs")
+    logits = cache.teacher_outputs(
+        model, x_train, extra={"teacher": teacher_id}, progress=bool(verbose)
+    )["logits"]
+    corpus_x = None
+    if corpus is not None and budget.general_epochs != 0:
+        texts = list(corpus)[: budget.corpus_size]
+        corpus_x = encode(tokenizer, texts, max_length=max_length, config=model.config)
+    words = WordVocab.build(
+        [t for s in (train, *evals.values()) for col in s.columns(spec) if col for t in col]
+        + list(corpus or [])
+    )
+    return _Prepared(
+        task=task,
+        spec=spec,
+        teacher=model,
+        teacher_id=teacher_id,
+        tokenizer=tokenizer,
+        max_length=max_length,
+        train=train,
+        evals=evals,
+        x_train=x_train,
+        y_train=np.asarray(train.labels),
+        x_evals={s: enc(split) for s, split in evals.items()},
+        teacher_logits=logits,
+        corpus_x=corpus_x,
+        mlm_teacher=mlm_teacher,
+        words=words,
+        teacher_info=info,
+    )
+
+
+def _load_teacher(teacher, spec):
+    """A GLUE teacher: a kdzoo model with ``.tokenizer``, or a checkpoint dir / hub name."""
+    from kdzoo.models import from_hf
+    from kdzoo.tokenization import load_tokenizer
+
+    if not isinstance(teacher, (str, os.PathLike)):
+        tokenizer = getattr(teacher, "tokenizer", None)
+        if tokenizer is None:
+            raise ValueError(
+                "a teacher model passed to compare needs its tokenizer: set "
+                "teacher.tokenizer, or pass the checkpoint directory instead."
+            )
+        return teacher, tokenizer, f"model {teacher.name}"
+    model = from_hf(teacher)
+    _check_labels(model.config, spec, str(teacher))
+    return model, load_tokenizer(teacher), str(teacher)
+
+
+def _check_labels(config, spec, where: str) -> None:
+    """Refuse a teacher whose named labels are in another order than the task's."""
+    if spec.is_regression:
+        if config.num_labels != 1:
+            raise ValueError(
+                f"{spec.name} is a regression task; {where} has {config.num_labels} outputs."
+            )
+        return
+    if config.num_labels != spec.num_labels:
+        raise ValueError(
+            f"{where} has {config.num_labels} labels, but {spec.name} has "
+            f"{spec.num_labels}: {list(spec.label_names)}."
+        )
+    names = [str((config.id2label or {}).get(i, "")).lower() for i in range(spec.num_labels)]
+    if all(n and not n.startswith("label_") for n in names):
+        expected = [n.lower() for n in spec.label_names]
+        if names != expected and sorted(names) == sorted(expected):
+            raise ValueError(
+                f"{where} orders its labels {names}, but {spec.name}'s label ids are "
+                f"{expected}. Its predictions would be scored against the wrong labels; "
+                "re-map the classifier rows (or use a checkpoint in GLUE's order)."
+            )
+
+
+# --------------------------------------------------------------------------- one run
+
+
+def _method_config(name: str, budget: Budget, overrides: Mapping[str, Any], recipe: dict) -> dict:
+    """The method's config for this budget.
+
+    ``paper``: the recipe's ``method_config`` (``baselines/recipes.json``). Otherwise the
+    method's defaults with every AdamW learning rate times ``budget.lr_scale``.
+    """
+    from kdzoo.zoo.base import get_method
+
+    if budget.name == "paper":
+        config = dict(recipe.get("method_config") or {})
+    else:
+        defaults = dataclasses.asdict(get_method(name).config)
+        optimizer = defaults.get("optimizer", "adamw")
+        config = {
+            k: v * budget.lr_scale
+            for k, v in defaults.items()
+            if k.endswith("learning_rate") and optimizer == "adamw"
+        }
+    config.update(overrides)
+    return config
+
+
+def _recipe_value(value, stage: str, default):
+    """A recipe value that may be per stage (``{stage: v}``) or missing (``None``)."""
+    if isinstance(value, Mapping):
+        value = value.get(stage)
+    return default if value is None else value
+
+
+def _new_student(preset: str, prep: _Prepared, *, mlm_head: bool = False):
+    from kdzoo.models import BertModel, BiLSTMClassifier, BiLSTMConfig
+
+    spec = prep.spec
+    if _is_bilstm(preset):
+        config = BiLSTMConfig.from_preset(
+            preset, vocab_size=len(prep.words), num_labels=spec.num_labels, pair=spec.is_pair
+        )
+        return BiLSTMClassifier(config)
+    tc = prep.teacher.config
+    return BertModel(
+        preset,
+        vocab_size=tc.vocab_size,
+        num_labels=spec.num_labels,
+        id2label=spec.id2label,
+        max_position_embeddings=max(prep.max_length, tc.max_position_embeddings),
+        mlm_head=mlm_head,
+    )
+
+
+class _CurveCallback:
+    """Keras callback factory: the student's headline dev metric after every epoch."""
+
+    @staticmethod
+    def make(student, x_eval, split, spec, curve: list):
+        import keras
+
+        from kdzoo.data.metrics import compute_metrics
+
+        metric = spec.metrics[0]
+
+        class Curve(keras.callbacks.Callback):
+            def on_epoch_end(self, epoch, logs=None):
+                out = student.predict(x_eval, batch_size=256, verbose=0)
+                value = compute_metrics(spec, out["logits"], split.labels)[metric]
+                stage = getattr(self.model, "stage", "task")  # a Distiller knows its stage
+                logs = {k: float(v) for k, v in (logs or {}).items()}
+                curve.append({"stage": stage, "epoch": epoch + 1, metric: value, **logs})
+
+        return Curve()
+
+
+def _evaluate(student, prep: _Prepared, bilstm: bool) -> dict[str, float]:
+    from kdzoo.data.metrics import compute_metrics
+
+    scores = {}
+    for name, split in prep.evals.items():
+        x = prep.word_inputs(split) if bilstm else prep.x_evals[name]
+        logits = student.predict(x, batch_size=256, verbose=0)["logits"]
+        for metric, value in compute_metrics(prep.spec, logits, split.labels).items():
+            scores[_column(prep.spec, name, metric)] = float(value)
+    return scores
+
+
+def _column(spec, split: str, metric: str) -> str:
+    return metric if len(spec.eval_splits) == 1 else f"{metric} ({split})"
+
+
+def _stage_epochs(method, budget: Budget, recipe: dict) -> dict[str, int]:
+    out = {}
+    for stage in method.stages:
+        n = budget.general_epochs if stage in method.unlabelled_stages else budget.epochs
+        if n is None:  # the paper budget: the recipe's (3 where no source gives one)
+            n = _recipe_value(recipe.get("epochs"), stage, 3)
+        out[stage] = int(n)
+    return out
+
+
+# --------------------------------------------------------------------------- results
+
+
+@dataclass
+class Results:
+    """What :func:`compare` returns (and :meth:`load` reads back from ``output_dir``).
+
+    Attributes:
+        table: one row per method (plus ``teacher`` and ``student-only`` rows): each
+            metric's mean and std over seeds, retention (% of the teacher's headline
+            metric), parameters, size (MB, float32), latency at batch 1 and 32 (ms),
+            speedup over the teacher, training time (s), steps and the configuration.
+        runs: one row per (method, seed) with that run's numbers.
+        published: the papers' numbers for this task and these methods, with sources.
+        curves: per method, the headline dev metric and losses after every epoch.
+        output_dir: where everything is saved.
+    """
+
+    task: str
+    table: Any
+    runs: Any
+    published: Any
+    curves: dict[str, list[dict]]
+    output_dir: Path
+    headline: str
+
+    def __repr__(self) -> str:
+        return self.format()
+
+    def _repr_html_(self) -> str:
+        return self.display_table().to_html()
+
+    def display_table(self):
+        """The table with ``mean ± std`` strings, for reading."""
+        t = self.table.copy()
+        for col in [c for c in t.columns if f"{c} std" in t.columns]:
+            t[col] = [
+                "" if math.isnan(m) else (f"{m:.4f}" if math.isnan(s) else f"{m:.4f} ± {s:.4f}")
+                for m, s in zip(t[col], t[f"{col} std"], strict=True)
+            ]
+            t = t.drop(columns=f"{col} std")
+        return t.drop(columns=["config"])
+
+    def format(self) -> str:
+        import pandas as pd
+
+        with pd.option_context("display.width", 200, "display.max_columns", 30):
+            return f"kdzoo.compare on {self.task}\n{self.display_table().to_string()}"
+
+    def plot(self, show: bool = False) -> list[Path]:
+        """Save ``metric_vs_latency.png`` and ``training_curves.png`` in ``output_dir``."""
+        import matplotlib
+
+        if not show:
+            matplotlib.use("Agg", force=False)
+        import matplotlib.pyplot as plt
+
+        paths = []
+        t = self.table
+        fig, ax = plt.subplots(figsize=(7, 4.5))
+        sizes = 2000 * t["size_mb"] / t["size_mb"].max()
+        for (name, row), size in zip(t.iterrows(), sizes, strict=True):
+            ax.scatter(row["latency_b32_ms"], row[self.headline], s=size, alpha=0.45)
+            ax.errorbar(
+                row["latency_b32_ms"],
+                row[self.headline],
+                yerr=0 if math.isnan(row[f"{self.headline} std"]) else row[f"{self.headline} std"],
+                fmt="none",
+                ecolor="black",
+                capsize=3,
+            )
+            ax.annotate(str(name), (row["latency_b32_ms"], row[self.headline]), fontsize=8)
+        ax.set_xlabel("latency at batch 32 (ms)")
+        ax.set_ylabel(f"{self.headline} (dev)")
+        ax.set_title(f"{self.task}: {self.headline} vs latency (bubble area = model size)")
+        ax.grid(alpha=0.3)
+        fig.tight_layout()
+        paths.append(self._save(fig, "metric_vs_latency.png"))
+
+        fig, ax = plt.subplots(figsize=(7, 4.5))
+        for name, curve in self.curves.items():
+            points = [p for p in curve if p["stage"] not in ("general",)]
+            if points:
+                ax.plot(
+                    range(1, len(points) + 1), [p[self.headline] for p in points], "o-", label=name
+                )
+        ax.set_xlabel("epoch (task stages, in order)")
+        ax.set_ylabel(f"{self.headline} (dev, seed {self._first_seed()})")
+        ax.set_title(f"{self.task}: training curves")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+        fig.tight_layout()
+        paths.append(self._save(fig, "training_curves.png"))
+        if show:
+            plt.show()
+        plt.close("all")
+        return paths
+
+    def _first_seed(self):
+        return int(self.runs["seed"].min()) if len(self.runs) else 0
+
+    def _save(self, fig, name: str) -> Path:
+        path = self.output_dir / name
+        tmp = path.with_name(f".{name}.tmp.png")
+        fig.savefig(tmp, dpi=120)
+        os.replace(tmp, path)
+        return path
+
+    @classmethod
+    def load(cls, output_dir: str | os.PathLike) -> Results:
+        """Read the results a finished :func:`compare` call saved in ``output_dir``."""
+        import pandas as pd
+
+        output_dir = Path(output_dir)
+        meta = json.loads((output_dir / "results.json").read_text())
+        return cls(
+            task=meta["task"],
+            table=pd.read_csv(output_dir / "results.csv", index_col=0),
+            runs=pd.read_csv(output_dir / "runs.csv"),
+            published=pd.DataFrame(meta["published"]),
+            curves=meta["curves"],
+            output_dir=output_dir,
+            headline=meta["headline"],
+        )
+
+
+def _summarise(rows: list[dict], order: list[str], headline: str, metric_cols: list[str]):
+    import pandas as pd
+
+    runs = pd.DataFrame(rows)
+    out = []
+    teacher = runs[runs["name"] == "teacher"].iloc[0]
+    for name in order:
+        group = runs[runs["name"] == name]
+        if group.empty:
+            continue
+        row: dict[str, Any] = {"method": name, "student": group["student"].iloc[0]}
+        for col in metric_cols:
+            row[col] = float(group[col].mean())
+            row[f"{col} std"] = float(group[col].std(ddof=1)) if len(group) > 1 else float("nan")
+        row["retention %"] = 100.0 * row[headline] / float(teacher[headline])
+        row["seeds"] = len(group)
+        row["params"] = int(group["params"].iloc[0])
+        row["size_mb"] = row["params"] * 4 / 1e6
+        for b in (1, 32):
+            row[f"latency_b{b}_ms"] = float(group[f"latency_b{b}_ms"].median())
+            row[f"speedup_b{b}"] = float(teacher[f"latency_b{b}_ms"]) / row[f"latency_b{b}_ms"]
+        row["train_s"] = float(group["train_s"].mean())
+        row["steps"] = int(group["steps"].iloc[0])
+        row["config"] = group["config"].iloc[0]
+        out.append(row)
+    return pd.DataFrame(out).set_index("method"), runs
+
+
+# --------------------------------------------------------------------------- compare
+
+
+def compare(
+    methods: Sequence[str] = ("kd", "bilstm", "distilbert", "pkd", "tinybert", "lad"),
+    task: str = "synth-nli",
+    *,
+    teacher=None,
+    student: str | Mapping[str, str] | None = None,
+    seeds: Sequence[int] = (0, 1, 2),
+    budget: str | Budget = "small",
+    output_dir: str | os.PathLike = "kdzoo-runs",
+    overwrite: bool = False,
+    config: Mapping[str, Mapping[str, Any]] | None = None,
+    task_kwargs: Mapping[str, Any] | None = None,
+    corpus: Sequence[str] | None = None,
+    max_length: int | None = None,
+    student_only: bool = True,
+    plot: bool = True,
+    verbose: int = 1,
+) -> Results:
+    """Run ``methods`` on ``task`` over ``seeds`` and tabulate them; see the module doc.
+
+    Args:
+        methods: names from :func:`kdzoo.methods`.
+        task: a name from :func:`kdzoo.tasks` (GLUE, or an embedded ``synth-*`` task).
+        teacher: a Hugging Face checkpoint (directory or hub name) fine-tuned on the
+            task, or a kdzoo model with a ``tokenizer`` attribute. For an embedded task:
+            None (the built-in teacher), a :class:`kdzoo.teachers.TeacherRecipe` (built
+            with it, and cached) or a :class:`kdzoo.teachers.EmbeddedTeacher`.
+        student: a preset name for every BERT method, or ``{method: preset}``; by
+            default each method's paper-shaped student (:func:`default_student`).
+        seeds: one run per seed and method.
+        budget: ``"smoke"``, ``"small"``, ``"paper"`` or a :class:`kdzoo.budgets.Budget`.
+        output_dir: where results, logs, checkpoints and figures are saved.
+        overwrite: replace results of a different configuration in ``output_dir``.
+        config: per-method config overrides, ``{"kd": {"temperature": 2}}``.
+        task_kwargs: passed to :func:`kdzoo.load_task` (e.g. ``data_dir=``).
+        corpus: unlabelled texts for the general stages (embedded tasks: their corpus).
+        max_length: tokens per example (default: the teacher recipe's, or 128).
+        student_only: add a ``student-only`` row per student architecture.
+        plot: save the two figures at the end.
+        verbose: 0 silent, 1 progress bars, 2 also Keras's per-epoch lines.
+
+    Returns:
+        :class:`Results`.
+
+    Raises:
+        ValueError: an unknown method, task or budget; a method that cannot use this
+            teacher and student (the message says why and names presets that work);
+            an ``output_dir`` holding another configuration.
+    """
+    from tqdm.auto import tqdm
+
+    from kdzoo.data.base import get_spec
+    from kdzoo.zoo.base import get_method
+
+    budget = get_budget(budget)
+    methods = list(methods)
+    if not methods:
+        raise ValueError("compare needs at least one method; see kdzoo.methods().")
+    for name in methods:
+        get_method(name)  # unknown names raise, listing the valid ones
+    spec = get_spec(task)  # unknown tasks raise, listing the valid ones
+    seeds = [int(s) for s in seeds]
+    config = {k: dict(v) for k, v in (config or {}).items()}
+    unknown = sorted(set(config) - set(methods))
+    if unknown:
+        raise ValueError(f"config names method(s) {unknown} that are not in methods={methods}.")
+    output_dir = Path(output_dir)
+    key = {
+        "task": task,
+        "teacher": _teacher_key(teacher),
+        "student": student if not isinstance(student, Mapping) else dict(student),
+        "budget": dataclasses.asdict(budget),
+        "task_kwargs": {k: str(v) for k, v in (task_kwargs or {}).items()},
+        "max_length": max_length,
+    }
+    _claim(output_dir, key, overwrite)
+
+    prep = _prepare(task, teacher, budget, dict(task_kwargs or {}), corpus, max_length, verbose)
+    plans = [_plan(name, student, budget, config.get(name, {}), prep) for name in methods]
+    headline = _column(spec, spec.eval_splits[0], spec.metrics[0])
+    metric_cols = [_column(spec, s, m) for s in spec.eval_splits for m in spec.metrics]
+
+    students = []
+    for p in plans:
+        if student_only and p["student"] not in students:
+            students.append(p["student"])
+    jobs = [("teacher", None, 0)]
+    jobs += [(f"student-only ({s})", {"student": s}, seed) for s in students for seed in seeds]
+    jobs += [(p["name"], p, seed) for p in plans for seed in seeds]
+
+    rows, curves = [], {}
+    bar = tqdm(jobs, desc=f"compare on {task}", unit="run", disable=not verbose)
+    for name, plan, seed in bar:
+        bar.set_postfix_str(f"{name} seed {seed}")
+        if name == "teacher":
+            row = _teacher_row(prep, budget)
+        elif plan.get("method") is None:
+            row = _student_only_run(name, plan["student"], seed, prep, budget, output_dir, verbose)
+        else:
+            row = _method_run(plan, seed, prep, budget, output_dir, verbose)
+        curve = row.pop("curve", None)
+        if curve and name not in curves:
+            curves[name] = curve
+        rows.append(row)
+    bar.close()
+
+    order = ["teacher", *[f"student-only ({s})" for s in students], *methods]
+    table, runs = _summarise(rows, order, headline, metric_cols)
+    published = _published(task, methods)
+    results = Results(
+        task=task,
+        table=table,
+        runs=runs,
+        published=published,
+        curves=curves,
+        output_dir=output_dir,
+        headline=headline,
+    )
+    _atomic_write(output_dir / "results.csv", table.to_csv())
+    _atomic_write(output_dir / "runs.csv", runs.to_csv(index=False))
+    _write_json(
+        output_dir / "results.json",
+        {
+            "task": task,
+            "headline": headline,
+            "key": key,
+            "table": json.loads(table.to_json(orient="index")),
+            "published": published.to_dict(orient="records"),
+            "curves": curves,
+        },
+    )
+    if plot:
+        results.plot()
+    return results
+
+
+def _teacher_key(teacher) -> str | None:
+    if teacher is None:
+        return None
+    if dataclasses.is_dataclass(teacher) and not isinstance(teacher, type):
+        return repr(teacher)  # a TeacherRecipe
+    path = getattr(teacher, "path", None)  # an EmbeddedTeacher
+    return str(path if path is not None else getattr(teacher, "name", teacher))
+
+
+def _claim(output_dir: Path, key: dict, overwrite: bool) -> None:
+    """Own ``output_dir`` for this configuration, or refuse it (see ``overwrite``)."""
+    marker = output_dir / "compare.json"
+    if marker.exists():
+        held = json.loads(marker.read_text())["key"]
+        if held != key:
+            if not overwrite:
+                diff = sorted(k for k in set(held) | set(key) if held.get(k) != key.get(k))
+                raise ValueError(
+                    f"{output_dir} holds the results of another compare configuration "
+                    f"(it differs in: {', '.join(diff)}). Use another output_dir, or pass "
+                    "overwrite=True (--overwrite) to delete them."
+                )
+            for child in ("runs", "general"):
+                shutil.rmtree(output_dir / child, ignore_errors=True)
+            for f in ("results.csv", "runs.csv", "results.json"):
+                (output_dir / f).unlink(missing_ok=True)
+    elif output_dir.exists() and any(output_dir.iterdir()) and not overwrite:
+        raise ValueError(
+            f"{output_dir} exists and is not a kdzoo compare directory; choose an empty or "
+            "new output_dir, or pass overwrite=True."
+        )
+    from kdzoo import __version__
+
+    _write_json(marker, {"key": key, "kdzoo": __version__})
+
+
+def _plan(name: str, student, budget: Budget, overrides: dict, prep: _Prepared) -> dict:
+    """Resolve one method: its student, its config, and a clear error if it cannot run."""
+    from kdzoo.zoo.base import get_method
+
+    recipe = {}
+    if budget.name == "paper":
+        from kdzoo.baselines import paper_recipe
+
+        recipe = paper_recipe(name, prep.task)
+    if isinstance(student, Mapping):
+        preset = (
+            student.get(name) or recipe.get("student") or default_student(name, prep.teacher.config)
+        )
+    elif student is not None and name != "bilstm":
+        preset = student
+    else:
+        preset = recipe.get("student") or default_student(name, prep.teacher.config)
+    method_config = _method_config(name, budget, overrides, recipe)
+    method = get_method(name, **method_config)
+    if name == "bilstm":
+        if not _is_bilstm(preset):
+            raise ValueError(f"bilstm distils into a BiLSTM preset, not '{preset}'.")
+    else:
+        _check_applies(method, prep, preset)
+    return {
+        "name": name,
+        "method": method,
+        "student": preset,
+        "config": method_config,
+        "epochs": _stage_epochs(method, budget, recipe),
+        # The paper budget takes the last (task) stage's batch size for every stage.
+        "batch_size": budget.batch_size
+        or int(_recipe_value(recipe.get("batch_size"), method.stages[-1], 32)),
+    }
+
+
+def _check_applies(method, prep: _Prepared, preset: str) -> None:
+    from types import SimpleNamespace
+
+    from kdzoo.models.bert import PRESETS, BertConfig
+
+    def stub(p):
+        return SimpleNamespace(
+            config=BertConfig.from_preset(p, vocab_size=prep.teacher.config.vocab_size)
+        )
+
+    try:
+        method.check(prep.teacher, stub(preset))
+    except ValueError as err:
+        working = []
+        for p in PRESETS:
+            try:
+                method.check(prep.teacher, stub(p))
+                working.append(p)
+            except ValueError:
+                pass
+        hint = (
+            f" Student presets that work with this teacher: {', '.join(working)}."
+            if working
+            else " No kdzoo preset works with this teacher."
+        )
+        raise ValueError(f"{method.name} cannot use student '{preset}': {err}{hint}") from None
+
+
+def _teacher_row(prep: _Prepared, budget: Budget) -> dict:
+    scores = _evaluate(prep.teacher, prep, bilstm=False)
+    x = prep.x_evals[prep.spec.eval_splits[0]]
+    return {
+        "name": "teacher",
+        "seed": 0,
+        "student": prep.teacher_info.get("preset", prep.teacher_id),
+        **scores,
+        "params": int(prep.teacher.count_params()),
+        "latency_b1_ms": measure_latency(prep.teacher, x, 1, budget.latency_runs),
+        "latency_b32_ms": measure_latency(prep.teacher, x, 32, budget.latency_runs),
+        "train_s": float(prep.teacher_info.get("seconds", float("nan"))),
+        "steps": 0,
+        "config": json.dumps({"teacher": prep.teacher_id}),
+    }
+
+
+def _finish_row(name, seed, preset, student, prep, budget, seconds, steps, config, curve):
+    bilstm = _is_bilstm(preset)
+    x = (
+        prep.word_inputs(prep.evals[prep.spec.eval_splits[0]])
+        if bilstm
+        else (prep.x_evals[prep.spec.eval_splits[0]])
+    )
+    return {
+        "name": name,
+        "seed": seed,
+        "student": preset,
+        **_evaluate(student, prep, bilstm),
+        "params": int(student.count_params()),
+        "latency_b1_ms": measure_latency(student, x, 1, budget.latency_runs),
+        "latency_b32_ms": measure_latency(student, x, 32, budget.latency_runs),
+        "train_s": seconds,
+        "steps": steps,
+        "config": json.dumps(config, sort_keys=True, default=str),
+        "curve": curve,
+    }
+
+
+@contextlib.contextmanager
+def _expected_warnings():
+    """Silence Keras's warning about heads a stage does not train (by design).
+
+    The general stages leave the classifier untrained and the task stages DistilBERT's
+    MLM head; Keras warns "Gradients do not exist for variables" for each.
+    """
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Gradients do not exist for variables")
+        yield
+
+
+def _run_dir(output_dir: Path, name: str, seed: int) -> Path:
+    safe = name.replace(" ", "_").replace("(", "").replace(")", "")
+    return output_dir / "runs" / safe / f"seed-{seed}"
+
+
+def _finished(run_dir: Path) -> dict | None:
+    path = run_dir / "result.json"
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def _student_only_run(name, preset, seed, prep, budget, output_dir, verbose) -> dict:
+    import keras
+
+    from kdzoo.teachers import finetune
+
+    run_dir = _run_dir(output_dir, name, seed)
+    done = _finished(run_dir)
+    if done:
+        return done
+    log = _Log(run_dir / "log.txt")
+    bilstm = _is_bilstm(preset)
+    epochs = budget.epochs or 3
+    batch_size = budget.batch_size or 32
+    lr = budget.student_only_learning_rate
+    config = {"labels only": True, "optimizer": "adamw", "learning_rate": lr, "epochs": epochs}
+    log(f"start {name} seed {seed}: {config}")
+    keras.utils.set_random_seed(seed)
+    student = _new_student(preset, prep)
+    x = prep.word_inputs(prep.train) if bilstm else prep.x_train
+    x_eval = (
+        prep.word_inputs(prep.evals[prep.spec.eval_splits[0]])
+        if bilstm
+        else (prep.x_evals[prep.spec.eval_splits[0]])
+    )
+    steps = math.ceil(len(prep.y_train) / batch_size) * epochs
+    curve: list[dict] = []
+    split = prep.evals[prep.spec.eval_splits[0]]
+    callbacks = [
+        _CurveCallback.make(student, x_eval, split, prep.spec, curve),
+        keras.callbacks.CSVLogger(str(run_dir / "task.csv"), append=True),
+        keras.callbacks.BackupAndRestore(str(run_dir / "backup")),
+    ]
+    start = time.perf_counter()
+    finetune(
+        student,
+        x,
+        prep.y_train,
+        epochs=epochs,
+        batch_size=batch_size,
+        learning_rate=lr,
+        callbacks=callbacks,
+        verbose=2 if verbose >= 2 else 0,
+    )
+    seconds = time.perf_counter() - start
+    student.save_weights(str(run_dir / "student.weights.h5"))
+    row = _finish_row(name, seed, preset, student, prep, budget, seconds, steps, config, curve)
+    log(f"done in {seconds:.1f} s: {json.dumps({k: v for k, v in row.items() if k != 'curve'})}")
+    _write_json(run_dir / "result.json", row)
+    return row
+
+
+def _general_stage(plan, prep, output_dir, verbose) -> dict | None:
+    """Run the method's general stage once, shared by every seed; None if it cannot run.
+
+    The result is saved as ``general/<method>-<student>/state.npz`` (student and the
+    method's layers) with ``general.json`` (time, steps, losses); later calls read it.
+    """
+    import keras
+
+    from kdzoo.api import distill, save_state
+
+    method, preset = plan["method"], plan["student"]
+    general = [s for s in method.stages if s in method.unlabelled_stages]
+    if not general or prep.corpus_x is None or plan["epochs"][general[0]] == 0:
+        return None
+    teacher = prep.mlm_teacher if method.needs_mlm_head else prep.teacher
+    if teacher is None:
+        return None  # DistilBERT's general stage distils an MLM teacher
+    directory = _general_dir(output_dir, plan)
+    info_path = directory / "general.json"
+    if info_path.exists():
+        return json.loads(info_path.read_text())
+    keras.utils.set_random_seed(0)
+    student = _new_student(preset, prep, mlm_head=method.needs_mlm_head)
+    layers = method.build_layers(prep.teacher, student, prep.max_length)
+    start = time.perf_counter()
+    with _expected_warnings():
+        result = distill(
+            method,
+            teacher,
+            student,
+            corpus=prep.corpus_x,
+            stages=general,
+            epochs=plan["epochs"],
+            batch_size=plan["batch_size"],
+            seed=0,
+            tokenizer=prep.tokenizer,
+            layers=layers,
+            checkpoint_dir=directory / "checkpoint",
+            verbose=2 if verbose >= 2 else 0,
+        )
+    info = {
+        "seconds": time.perf_counter() - start,
+        "steps": math.ceil(len(prep.corpus_x["token_ids"]) / plan["batch_size"])
+        * sum(plan["epochs"][s] for s in general),
+        "history": result.history,
+    }
+    save_state(directory / "state.npz", student, layers)
+    _write_json(info_path, info)
+    return info
+
+
+def _general_dir(output_dir: Path, plan: dict) -> Path:
+    return output_dir / "general" / f"{plan['name']}-{plan['student']}"
+
+
+def _method_run(plan, seed, prep, budget, output_dir, verbose) -> dict:
+    import keras
+
+    from kdzoo.api import distill, load_state
+
+    name, method, preset = plan["name"], plan["method"], plan["student"]
+    run_dir = _run_dir(output_dir, name, seed)
+    done = _finished(run_dir)
+    if done:
+        return done
+    log = _Log(run_dir / "log.txt")
+    general = _general_stage(plan, prep, output_dir, verbose)
+    bilstm = name == "bilstm"
+    split = prep.evals[prep.spec.eval_splits[0]]
+    keras.utils.set_random_seed(seed)
+    student = _new_student(preset, prep, mlm_head=method.needs_mlm_head)
+    layers = None
+    if general is not None:
+        layers = method.build_layers(prep.teacher, student, prep.max_length)
+        load_state(_general_dir(output_dir, plan) / "state.npz", student, layers)
+    general_info = general or {}
+    task_stages = [s for s in method.stages if s not in method.unlabelled_stages]
+    config = {
+        **plan["config"],
+        "student": preset,
+        "epochs": {s: plan["epochs"][s] for s in method.stages},
+        "batch_size": plan["batch_size"],
+        "general stage": "ran once, shared by seeds" if general else "skipped (no corpus)",
+    }
+    log(f"start {name} seed {seed}: {json.dumps(config, default=str)}")
+    if bilstm:
+        x = {"student_inputs": prep.word_inputs(prep.train), "teacher_logits": prep.teacher_logits}
+        x_eval = prep.word_inputs(split)
+    else:
+        x = {**prep.x_train, "teacher_logits": prep.teacher_logits}
+        x_eval = prep.x_evals[prep.spec.eval_splits[0]]
+    curve: list[dict] = []
+    callbacks = [
+        _CurveCallback.make(student, x_eval, split, prep.spec, curve),
+        keras.callbacks.CSVLogger(str(run_dir / "task.csv"), append=True),
+    ]
+    start = time.perf_counter()
+    with _expected_warnings():
+        distill(
+            method,
+            prep.teacher,
+            student,
+            data=(x, prep.y_train),
+            stages=task_stages,
+            epochs=plan["epochs"],
+            batch_size=plan["batch_size"],
+            seed=seed,
+            tokenizer=prep.tokenizer,
+            init_student=general is None,
+            layers=layers,
+            callbacks=callbacks,
+            checkpoint_dir=run_dir / "checkpoint",
+            verbose=2 if verbose >= 2 else 0,
+        )
+    seconds = time.perf_counter() - start + general_info.get("seconds", 0.0)
+    steps = math.ceil(len(prep.y_train) / plan["batch_size"]) * sum(
+        plan["epochs"][s] for s in task_stages
+    ) + general_info.get("steps", 0)
+    student.save_weights(str(run_dir / "student.weights.h5"))
+    row = _finish_row(name, seed, preset, student, prep, budget, seconds, steps, config, curve)
+    log(f"done in {seconds:.1f} s: {json.dumps({k: v for k, v in row.items() if k != 'curve'})}")
+    _write_json(run_dir / "result.json", row)
+    return row
+
+
+def _published(task: str, methods: list[str]):
+    import pandas as pd
+
+    try:
+        from kdzoo.baselines import published
+    except ImportError:  # pragma: no cover - baselines ship with the package
+        return pd.DataFrame()
+    frames = [published(task=task, method=m) for m in ["teacher", *methods]]
+    frames = [f for f in frames if len(f)]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()

@@ -1,0 +1,385 @@
+"""kdzoo.compare and the `kdzoo compare` / `kdzoo distill` commands, on tiny teachers.
+
+The numbers of a smoke-budget run mean nothing; these tests check the bookkeeping: every
+method runs, the table is computed from the runs, everything is saved, a second call
+skips finished runs, an interrupted stage resumes, and bad input gets a clear error.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+
+import keras
+import numpy as np
+import pandas as pd
+import pytest
+
+import kdzoo
+from kdzoo import comparison as cmp
+from kdzoo.api import distill
+from kdzoo.budgets import get_budget
+from kdzoo.cli import main
+from kdzoo.teachers import TeacherRecipe, embedded_teacher
+
+TINY = TeacherRecipe(
+    preset="micro-2l-32h",
+    vocab_size=200,
+    corpus_size=400,
+    corpus_max_length=32,
+    pretrain_epochs=1,
+    pretrain_lr=3e-3,
+    pretrain_batch_size=32,
+    max_length=32,
+    finetune_epochs=1,
+    finetune_lr=1e-3,
+    task_kwargs={"train_size": 200, "dev_size": 64, "test_size": 10},
+)
+SIX = ["kd", "bilstm", "distilbert", "pkd", "tinybert", "lad"]
+SAME_WIDTH = "micro-2l-32h"  # the tiny teacher's own shape: every method applies
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory):
+    path = tmp_path_factory.mktemp("kdzoo-cache")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("KDZOO_CACHE", str(path))
+        yield path
+
+
+@pytest.fixture(scope="module")
+def teacher(cache):
+    return embedded_teacher("synth-sentiment", TINY, verbose=0)
+
+
+@pytest.fixture(scope="module")
+def six(teacher, tmp_path_factory):
+    out = tmp_path_factory.mktemp("compare") / "six"
+    results = kdzoo.compare(
+        methods=SIX,
+        task="synth-sentiment",
+        teacher=teacher,
+        student=SAME_WIDTH,
+        seeds=(0, 1),
+        budget="smoke",
+        output_dir=out,
+        verbose=0,
+    )
+    return results, out
+
+
+def test_every_method_gets_a_row_beside_teacher_and_student_only(six):
+    results, _ = six
+    t = results.table
+    assert list(t.index) == [
+        "teacher",
+        f"student-only ({SAME_WIDTH})",
+        "student-only (tang-mini)",
+        *SIX,
+    ]
+    assert set(t.loc[SIX, "seeds"]) == {2}
+    assert ((t["accuracy"] >= 0) & (t["accuracy"] <= 1)).all()
+
+
+def test_table_is_computed_from_the_runs(six, teacher):
+    results, _ = six
+    t, runs = results.table, results.runs
+    for name in SIX:
+        acc = runs.loc[runs["name"] == name, "accuracy"]
+        assert t.loc[name, "accuracy"] == pytest.approx(acc.mean())
+        assert t.loc[name, "accuracy std"] == pytest.approx(acc.std(ddof=1), nan_ok=True)
+        ratio = 100 * t.loc[name, "accuracy"] / t.loc["teacher", "accuracy"]
+        assert t.loc[name, "retention %"] == pytest.approx(ratio)
+        assert t.loc[name, "speedup_b32"] == pytest.approx(
+            t.loc["teacher", "latency_b32_ms"] / t.loc[name, "latency_b32_ms"]
+        )
+    assert t.loc["teacher", "params"] == teacher.model.count_params()
+    assert t.loc["kd", "size_mb"] == pytest.approx(t.loc["kd", "params"] * 4 / 1e6)
+    assert (t["latency_b1_ms"] > 0).all() and (t["latency_b32_ms"] > 0).all()
+    # The teacher row scores the teacher on the same dev examples.
+    dev = kdzoo.load_task("synth-sentiment", **TINY.task_kwargs)["dev"]
+    logits = teacher.model.predict(teacher.encode(dev), verbose=0)["logits"]
+    assert t.loc["teacher", "accuracy"] == pytest.approx((logits.argmax(-1) == dev.labels).mean())
+
+
+def test_methods_see_the_same_steps_per_stage(six):
+    t = six[0].table
+    one_stage = {t.loc[m, "steps"] for m in ["kd", "pkd", "lad", "bilstm"]}
+    assert len(one_stage) == 1
+    (steps,) = one_stage
+    assert steps == math.ceil(200 / 32)  # smoke: 1 epoch of the 200 training examples
+    # TinyBERT: general (corpus) + intermediate + prediction; the last two as long as kd's.
+    general = math.ceil(get_budget("smoke").corpus_size / 32)
+    assert t.loc["tinybert", "steps"] == general + 2 * steps
+    config = json.loads(t.loc["tinybert", "config"])
+    assert config["epochs"] == {"general": 1, "intermediate": 1, "prediction": 1}
+    # Learning rates are the paper's, scaled by the budget's factor.
+    assert config["learning_rate"] == pytest.approx(3e-5 * 20)
+
+
+def test_everything_is_saved_and_loads_back(six):
+    results, out = six
+    for name in ["results.csv", "runs.csv", "results.json", "compare.json"]:
+        assert (out / name).is_file()
+    for png in results.plot():
+        assert png.stat().st_size > 1000 and png.parent == out
+    for name in SIX:
+        run = out / "runs" / name / "seed-1"
+        assert (run / "student.weights.h5").is_file()
+        assert "done in" in (run / "log.txt").read_text()
+        assert len(pd.read_csv(run / "task.csv")) >= 1
+    assert not list(out.rglob(".*.tmp"))  # no half-written files left behind
+    loaded = cmp.Results.load(out)
+    pd.testing.assert_frame_equal(loaded.table, results.table, check_dtype=False)
+    assert "accuracy" in results.format() and "±" in results.format()
+
+
+def test_training_curves_record_every_epoch_of_every_task_stage(six):
+    curves = six[0].curves
+    assert [p["stage"] for p in curves["tinybert"]] == ["intermediate", "prediction"]
+    assert all(0 <= p["accuracy"] <= 1 for c in curves.values() for p in c)
+    assert "mse_loss" in curves["bilstm"][0]
+
+
+def test_a_second_call_skips_finished_runs(six, teacher, monkeypatch):
+    results, out = six
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("a finished run was trained again")
+
+    monkeypatch.setattr("kdzoo.api.distill", no_training)
+    monkeypatch.setattr("kdzoo.teachers.finetune", no_training)
+    again = kdzoo.compare(
+        methods=SIX,
+        task="synth-sentiment",
+        teacher=teacher,
+        student=SAME_WIDTH,
+        seeds=(0, 1),
+        budget="smoke",
+        output_dir=out,
+        plot=False,
+        verbose=0,
+    )
+    cols = ["accuracy", "accuracy std", "params", "steps", "train_s"]
+    pd.testing.assert_frame_equal(again.table[cols], results.table[cols])
+
+
+def test_another_configuration_is_refused_unless_overwrite(six, teacher):
+    _, out = six
+    with pytest.raises(ValueError, match=r"another compare configuration.*budget.*overwrite"):
+        kdzoo.compare(
+            methods=["kd"], task="synth-sentiment", teacher=teacher, budget="small", output_dir=out
+        )
+
+
+def test_overwrite_replaces_the_old_results(teacher, tmp_path):
+    kw = dict(task="synth-sentiment", teacher=teacher, student=SAME_WIDTH, seeds=(0,))
+    kw.update(budget="smoke", output_dir=tmp_path, plot=False, verbose=0, student_only=False)
+    kdzoo.compare(methods=["kd"], **kw)
+    with pytest.raises(ValueError, match="another compare configuration"):
+        kdzoo.compare(methods=["kd"], **{**kw, "max_length": 16})
+    new = kdzoo.compare(methods=["kd"], overwrite=True, **{**kw, "max_length": 16})
+    assert list(new.table.index) == ["teacher", "kd"]
+    assert json.loads((tmp_path / "compare.json").read_text())["key"]["max_length"] == 16
+
+
+def test_a_directory_that_is_not_a_compare_run_is_refused(tmp_path):
+    (tmp_path / "thesis.tex").write_text("precious")
+    with pytest.raises(ValueError, match="not a kdzoo compare directory"):
+        kdzoo.compare(methods=["kd"], task="synth-sentiment", output_dir=tmp_path)
+    assert (tmp_path / "thesis.tex").read_text() == "precious"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"methods": ["kd", "tinybertt"]}, r"unknown method 'tinybertt'.*lad.*tinybert"),
+        ({"task": "mnlii"}, r"mnlii.*mnli"),
+        ({"budget": "huge"}, r"unknown budget 'huge'.*smoke, small, paper"),
+        ({"methods": []}, "at least one method"),
+        ({"config": {"pkd": {"beta": 1}}}, r"config names method\(s\) \['pkd'\]"),
+    ],
+)
+def test_bad_arguments_fail_before_any_work(kwargs, message, tmp_path):
+    call = {"methods": ["kd"], "task": "synth-sentiment", "output_dir": tmp_path / "x"}
+    with pytest.raises(ValueError, match=message):
+        kdzoo.compare(**{**call, **kwargs})
+    assert not (tmp_path / "x").exists()
+
+
+def test_a_method_that_cannot_apply_says_why_and_what_works(teacher, tmp_path):
+    with pytest.raises(ValueError) as err:
+        kdzoo.compare(
+            methods=["pkd"],
+            task="synth-sentiment",
+            teacher=teacher,
+            student="mini-2l-64h",
+            budget="smoke",
+            output_dir=tmp_path,
+        )
+    text = str(err.value)
+    assert "pkd cannot use student 'mini-2l-64h'" in text
+    assert "hidden size (64) must equal the teacher's (32)" in text
+    assert "Student presets that work with this teacher: " in text and SAME_WIDTH in text
+
+
+def test_a_teacher_with_labels_in_another_order_is_refused():
+    from types import SimpleNamespace
+
+    from kdzoo.data.base import get_spec
+
+    spec = get_spec("mnli")
+    wrong = SimpleNamespace(
+        num_labels=3, id2label={0: "contradiction", 1: "entailment", 2: "neutral"}
+    )
+    with pytest.raises(ValueError, match=r"orders its labels.*wrong labels"):
+        cmp._check_labels(wrong, spec, "ckpt")
+    right = SimpleNamespace(num_labels=3, id2label=dict(enumerate(spec.label_names)))
+    cmp._check_labels(right, spec, "ckpt")
+    generic = SimpleNamespace(num_labels=3, id2label={i: f"LABEL_{i}" for i in range(3)})
+    cmp._check_labels(generic, spec, "ckpt")  # unnamed labels cannot be checked
+    with pytest.raises(ValueError, match="has 2 labels"):
+        cmp._check_labels(SimpleNamespace(num_labels=2, id2label=None), spec, "ckpt")
+
+
+def test_a_failed_write_leaves_the_old_file_whole(tmp_path, monkeypatch):
+    path = tmp_path / "results.json"
+    cmp._write_json(path, {"accuracy": 0.5})
+
+    def disk_full(self, *args, **kwargs):
+        raise OSError("No space left on device")
+
+    monkeypatch.setattr("pathlib.Path.write_text", disk_full)
+    with pytest.raises(OSError):
+        cmp._write_json(path, {"accuracy": 0.9})
+    monkeypatch.undo()
+    assert json.loads(path.read_text()) == {"accuracy": 0.5}
+
+
+# -- resumable distillation (kdzoo.distill's checkpoint_dir) -------------------------------
+
+
+class _Stop(Exception):
+    pass
+
+
+class _Epochs(keras.callbacks.Callback):
+    def __init__(self, stop_after=None):
+        super().__init__()
+        self.started, self.stop_after = [], stop_after
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if epoch == self.stop_after:  # killed after `stop_after` whole epochs
+            raise _Stop
+        self.started.append(epoch)
+
+
+def _tiny_kd_setup():
+    from kdzoo.models import BertModel
+
+    rng = np.random.default_rng(0)
+    x = {
+        "token_ids": rng.integers(5, 60, (64, 12)).astype("int32"),
+        "padding_mask": np.ones((64, 12), "int32"),
+    }
+    y = rng.integers(0, 2, 64).astype("int32")
+    keras.utils.set_random_seed(0)
+    teacher = BertModel("micro-2l-32h", vocab_size=64, num_labels=2)
+    student = BertModel("micro-2l-32h", vocab_size=64, num_labels=2)
+    return teacher, student, x, y
+
+
+def test_an_interrupted_stage_resumes_from_its_last_epoch(tmp_path):
+    teacher, student, x, y = _tiny_kd_setup()
+    kw = dict(data=(x, y), epochs=4, batch_size=16, checkpoint_dir=tmp_path, verbose=0)
+    first = _Epochs(stop_after=2)
+    with pytest.raises(_Stop):
+        distill("kd", teacher, student, callbacks=[first], **kw)
+    assert first.started == [0, 1]
+    second = _Epochs()
+    result = distill("kd", teacher, student, callbacks=[second], **kw)
+    assert second.started == [2, 3]  # epochs 1-2 were not trained again
+    assert (tmp_path / "task.npz").is_file()
+    # A finished stage is read back, not trained: same weights, same history.
+    third = _Epochs()
+    _, fresh, _, _ = _tiny_kd_setup()
+    again = distill("kd", teacher, fresh, callbacks=[third], **kw)
+    assert third.started == []
+    for a, b in zip(student.weights, fresh.weights, strict=True):
+        np.testing.assert_array_equal(keras.ops.convert_to_numpy(a), keras.ops.convert_to_numpy(b))
+    assert again.history == result.history
+
+
+def test_load_state_refuses_another_model(tmp_path):
+    from kdzoo.api import load_state, save_state
+    from kdzoo.models import BertModel
+
+    small = BertModel("micro-2l-32h", vocab_size=64, num_labels=2)
+    small(_tiny_kd_setup()[2])
+    save_state(tmp_path / "s.npz", small)
+    other = BertModel("micro-2l-32h", vocab_size=80, num_labels=2)
+    other(_tiny_kd_setup()[2])
+    with pytest.raises(ValueError, match="saved from another model"):
+        load_state(tmp_path / "s.npz", other)
+
+
+# -- the command line ----------------------------------------------------------------------
+
+
+def test_compare_help_documents_every_option(capsys):
+    with pytest.raises(SystemExit) as e:
+        main(["compare", "--help"])
+    assert e.value.code == 0
+    out = capsys.readouterr().out
+    for option in ["--methods", "--task", "--teacher", "--student", "--seeds", "--budget"]:
+        assert option in out
+    assert "--out" in out and "--overwrite" in out and "smoke" in out
+
+
+def test_cli_errors_exit_non_zero_with_the_reason(capsys, tmp_path):
+    code = main(["compare", "--methods", "kd,nope", "--task", "sst2", "--out", str(tmp_path)])
+    assert code == 1
+    assert "unknown method 'nope'" in capsys.readouterr().err
+    code = main(["compare", "--seeds", "0,x", "--task", "sst2", "--out", str(tmp_path)])
+    assert code == 1 and "--seeds takes integers" in capsys.readouterr().err
+    code = main(["distill", "kd", "--task", "sst2", "--out", str(tmp_path / "y")])
+    assert code == 1 and "needs teacher=" in capsys.readouterr().err
+
+
+def test_cli_compare_on_local_glue_with_a_local_checkpoint(tmp_path, capsys):
+    """The GLUE path end to end: TSV files and an HF checkpoint that the test writes."""
+    transformers = pytest.importorskip("transformers")
+    from kdzoo.tokenization import train_wordpiece
+
+    rng = np.random.default_rng(0)
+    words = ["good", "bad", "film", "plot", "very", "not", "the", "was"]
+    rows = [" ".join(rng.choice(words, 6)) for _ in range(48)]
+    sst = tmp_path / "glue" / "SST-2"
+    sst.mkdir(parents=True)
+    for split, n in [("train", 40), ("dev", 8)]:
+        lines = ["sentence\tlabel"] + [f"{r}\t{int('good' in r)}" for r in rows[:n]]
+        (sst / f"{split}.tsv").write_text("\n".join(lines) + "\n")
+    tokenizer = train_wordpiece(rows, vocab_size=60)
+    config = transformers.BertConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=32,
+        num_labels=2,
+        id2label={0: "negative", 1: "positive"},
+        label2id={"negative": 0, "positive": 1},
+    )
+    ckpt = tmp_path / "teacher"
+    transformers.BertForSequenceClassification(config).save_pretrained(ckpt)
+    tokenizer.save_pretrained(ckpt)
+    out = tmp_path / "run"
+    args = ["compare", "--methods", "kd", "--task", "sst2", "--seeds", "0", "--budget", "smoke"]
+    args += ["--teacher", str(ckpt), "--data-dir", str(tmp_path / "glue"), "--max-length", "16"]
+    args += ["--student", SAME_WIDTH, "--out", str(out), "--quiet", "--no-plot"]
+    assert main(args) == 0
+    printed = capsys.readouterr().out
+    assert "kd" in printed and "teacher" in printed and "Published numbers" in printed
+    table = pd.read_csv(out / "results.csv", index_col=0)
+    assert list(table.index) == ["teacher", f"student-only ({SAME_WIDTH})", "kd"]
