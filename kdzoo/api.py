@@ -220,6 +220,8 @@ def distill(
         distiller.compile(optimizer=method.optimizer(stage, steps, layers))
         stage_callbacks = list(callbacks or [])
         if checkpoint_dir is not None:
+            # BackupAndRestore needs a built model (TensorFlow checks): run two examples.
+            distiller(keras.tree.map_structure(lambda a: a[:2], x), training=False)
             stage_callbacks.append(
                 keras.callbacks.BackupAndRestore(str(checkpoint_dir / f"{stage}-backup"))
             )
