@@ -71,8 +71,8 @@ def calibrate(task: str, args) -> list[dict]:
     ]
     print(json.dumps(rows[-1]), flush=True)
 
-    for preset in args.students:
-        keras.utils.set_random_seed(recipe.seed)
+    for preset, seed in [(p, s) for p in args.students for s in args.seeds]:
+        keras.utils.set_random_seed(seed)
         student = BertModel(
             preset,
             vocab_size=len(teacher.tokenizer),
@@ -92,6 +92,7 @@ def calibrate(task: str, args) -> list[dict]:
             {
                 "task": task,
                 "model": f"student {preset} (labels only)",
+                "seed": seed,
                 "params": student.config.num_parameters(),
                 **_scores(logits, dev),
                 "seconds": seconds,
@@ -109,35 +110,37 @@ def calibrate(task: str, args) -> list[dict]:
             out.update(token_ids_b=b["token_ids"], padding_mask_b=b["padding_mask"])
         return out
 
-    keras.utils.set_random_seed(recipe.seed)
-    config = BiLSTMConfig(
-        vocab_size=len(vocab),
-        num_labels=spec.num_labels,
-        pair=spec.is_pair,
-        embedding_dim=64,
-        hidden_size=64,
-        fc_size=64,
-    )
-    bilstm = BiLSTMClassifier(config)
-    seconds = _train(
-        bilstm,
-        word_inputs(train),
-        train.labels,
-        lr=2e-3,
-        epochs=args.student_epochs,
-        batch_size=32,
-    )
-    logits = bilstm.predict(word_inputs(dev), batch_size=256, verbose=0)["logits"]
-    rows.append(
-        {
-            "task": task,
-            "model": "student bilstm (labels only)",
-            "params": int(bilstm.count_params()),
-            **_scores(logits, dev),
-            "seconds": seconds,
-        }
-    )
-    print(json.dumps(rows[-1]), flush=True)
+    for seed in args.seeds:
+        keras.utils.set_random_seed(seed)
+        config = BiLSTMConfig(
+            vocab_size=len(vocab),
+            num_labels=spec.num_labels,
+            pair=spec.is_pair,
+            embedding_dim=64,
+            hidden_size=64,
+            fc_size=64,
+        )
+        bilstm = BiLSTMClassifier(config)
+        seconds = _train(
+            bilstm,
+            word_inputs(train),
+            train.labels,
+            lr=2e-3,
+            epochs=args.student_epochs,
+            batch_size=32,
+        )
+        logits = bilstm.predict(word_inputs(dev), batch_size=256, verbose=0)["logits"]
+        rows.append(
+            {
+                "task": task,
+                "model": "student bilstm (labels only)",
+                "seed": seed,
+                "params": int(bilstm.count_params()),
+                **_scores(logits, dev),
+                "seconds": seconds,
+            }
+        )
+        print(json.dumps(rows[-1]), flush=True)
     return rows
 
 
@@ -147,6 +150,12 @@ def main() -> None:
     parser.add_argument("--students", nargs="+", default=["mini-2l-64h"])
     parser.add_argument("--student-epochs", type=int, default=10)
     parser.add_argument("--student-lr", type=float, default=1e-3)
+    parser.add_argument(
+        "--seeds",
+        type=lambda t: [int(x) for x in t.split(",")],
+        default=[0],
+        help="student seeds, e.g. 0,1,2 (the teacher is one model)",
+    )
     parser.add_argument("--preset", help="override the recipe's teacher preset")
     parser.add_argument("--pretrain-epochs", dest="pretrain_epochs", type=int)
     parser.add_argument("--finetune-epochs", dest="finetune_epochs", type=int)
@@ -162,6 +171,7 @@ def main() -> None:
             "machine": machine(),
             "student_epochs": args.student_epochs,
             "student_lr": args.student_lr,
+            "seeds": args.seeds,
         }
         args.out.write_text(json.dumps({"meta": meta, "rows": rows}, indent=2) + "\n")
 

@@ -39,6 +39,7 @@ class Budget:
         corpus_size: unlabelled sentences for the general stages (None: all).
         batch_size: examples per step (None: the paper recipe's).
         lr_scale: factor on every AdamW learning rate of every method.
+        max_learning_rate: the most a scaled learning rate may be (None: no cap).
         student_only_learning_rate: AdamW learning rate of the ``student-only`` rows
             (BERT fine-tuning's 5e-5 times ``lr_scale``).
         latency_runs: timed forward passes per latency measurement (median reported).
@@ -55,10 +56,16 @@ class Budget:
     lr_scale: float
     latency_runs: int
     description: str
+    max_learning_rate: float | None = 1e-3
+
+    def scale_learning_rate(self, learning_rate: float) -> float:
+        """``learning_rate × lr_scale``, capped at ``max_learning_rate``."""
+        scaled = learning_rate * self.lr_scale
+        return scaled if self.max_learning_rate is None else min(scaled, self.max_learning_rate)
 
     @property
     def student_only_learning_rate(self) -> float:
-        return 5e-5 * self.lr_scale
+        return self.scale_learning_rate(5e-5)
 
 
 BUDGETS: dict[str, Budget] = {
@@ -97,6 +104,7 @@ BUDGETS: dict[str, Budget] = {
         lr_scale=1.0,
         latency_runs=50,
         description="the papers' recipes (baselines/recipes.json); a GPU and GLUE data",
+        max_learning_rate=None,
     ),
 }
 

@@ -307,7 +307,8 @@ def _method_config(name: str, budget: Budget, overrides: Mapping[str, Any], reci
     """The method's config for this budget.
 
     ``paper``: the recipe's ``method_config`` (``baselines/recipes.json``). Otherwise the
-    method's defaults with every AdamW learning rate times ``budget.lr_scale``.
+    method's defaults with every AdamW learning rate scaled by the budget
+    (:meth:`kdzoo.budgets.Budget.scale_learning_rate`).
     """
     from kdzoo.zoo.base import get_method
 
@@ -317,7 +318,7 @@ def _method_config(name: str, budget: Budget, overrides: Mapping[str, Any], reci
         defaults = dataclasses.asdict(get_method(name).config)
         optimizer = defaults.get("optimizer", "adamw")
         config = {
-            k: v * budget.lr_scale
+            k: budget.scale_learning_rate(v)
             for k, v in defaults.items()
             if k.endswith("learning_rate") and optimizer == "adamw"
         }

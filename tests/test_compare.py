@@ -113,8 +113,11 @@ def test_methods_see_the_same_steps_per_stage(six):
     assert t.loc["tinybert", "steps"] == general + 2 * steps
     config = json.loads(t.loc["tinybert", "config"])
     assert config["epochs"] == {"general": 1, "intermediate": 1, "prediction": 1}
-    # Learning rates are the paper's, scaled by the budget's factor.
+    # Learning rates are the paper's, scaled by the budget's factor, up to its cap.
     assert config["learning_rate"] == pytest.approx(3e-5 * 20)
+    distilbert = json.loads(t.loc["distilbert", "config"])
+    assert distilbert["learning_rate"] == pytest.approx(1e-3)  # 5e-4 x 20, capped
+    assert distilbert["task_learning_rate"] == pytest.approx(1e-3)
 
 
 def test_everything_is_saved_and_loads_back(six):
