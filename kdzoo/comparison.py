@@ -566,7 +566,7 @@ def compare(
     student: str | Mapping[str, str] | None = None,
     seeds: Sequence[int] = (0, 1, 2),
     budget: str | Budget = "small",
-    output_dir: str | os.PathLike = "kdzoo-runs",
+    output_dir: str | os.PathLike = "kdzoo_runs",
     overwrite: bool = False,
     config: Mapping[str, Mapping[str, Any]] | None = None,
     task_kwargs: Mapping[str, Any] | None = None,

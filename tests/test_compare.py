@@ -386,3 +386,23 @@ def test_cli_compare_on_local_glue_with_a_local_checkpoint(tmp_path, capsys):
     assert "kd" in printed and "teacher" in printed and "Published numbers" in printed
     table = pd.read_csv(out / "results.csv", index_col=0)
     assert list(table.index) == ["teacher", f"student-only ({SAME_WIDTH})", "kd"]
+
+
+def test_the_paper_budget_runs_the_recipes_of_baselines():
+    from kdzoo.baselines import paper_recipe
+    from kdzoo.zoo.base import get_method
+
+    paper = get_budget("paper")
+    recipe = paper_recipe("tinybert", "mnli")
+    config = cmp._method_config("tinybert", paper, {}, recipe)
+    assert config == recipe["method_config"]  # no scaling, no cap
+    method = get_method("tinybert", **config)
+    assert cmp._stage_epochs(method, paper, recipe) == {
+        "general": 3,
+        "intermediate": 10,  # the large-task setting for MNLI
+        "prediction": 3,
+    }
+    pkd = cmp._method_config("pkd", paper, {"beta": 100.0}, paper_recipe("pkd", "rte"))
+    assert pkd["learning_rate"] == 1e-5 and pkd["beta"] == 100.0  # overrides win
+    small = cmp._method_config("pkd", get_budget("small"), {}, {})
+    assert small == {"learning_rate": pytest.approx(2e-4)}  # 1e-5 x 20
