@@ -369,8 +369,10 @@ class _CurveCallback:
                 out = student.predict(x_eval, batch_size=256, verbose=0)
                 value = compute_metrics(spec, out["logits"], split.labels)[metric]
                 stage = getattr(self.model, "stage", "task")  # a Distiller knows its stage
-                logs = {k: float(v) for k, v in (logs or {}).items()}
-                curve.append({"stage": stage, "epoch": epoch + 1, metric: value, **logs})
+                # Keras's logs are training-set numbers: prefixed, so that they never
+                # stand in for the dev metric (fit's "accuracy" is the training accuracy).
+                train = {f"train {k}": float(v) for k, v in (logs or {}).items()}
+                curve.append({"stage": stage, "epoch": epoch + 1, metric: float(value), **train})
 
         return Curve()
 

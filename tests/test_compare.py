@@ -141,7 +141,15 @@ def test_training_curves_record_every_epoch_of_every_task_stage(six):
     curves = six[0].curves
     assert [p["stage"] for p in curves["tinybert"]] == ["intermediate", "prediction"]
     assert all(0 <= p["accuracy"] <= 1 for c in curves.values() for p in c)
-    assert "mse_loss" in curves["bilstm"][0]
+    assert "train mse_loss" in curves["bilstm"][0]
+
+
+def test_curves_end_at_the_reported_dev_metric(six):
+    """The last point of each curve is the dev score in the table (seed 0's run)."""
+    results, _ = six
+    runs = results.runs.set_index(["name", "seed"])
+    for name, curve in results.curves.items():
+        assert curve[-1]["accuracy"] == pytest.approx(runs.loc[(name, 0), "accuracy"])
 
 
 def test_a_second_call_skips_finished_runs(six, teacher, monkeypatch):
