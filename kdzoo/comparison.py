@@ -889,6 +889,9 @@ def _student_only_run(name, preset, seed, prep, budget, output_dir, verbose) -> 
         keras.callbacks.CSVLogger(str(run_dir / "task.csv"), append=True),
         keras.callbacks.BackupAndRestore(str(run_dir / "backup")),
     ]
+    # Reseed right before training, as kdzoo.distill does: the student-only run then draws
+    # the same data order and dropout masks as a method's run with the same seed.
+    keras.utils.set_random_seed(seed)
     start = time.perf_counter()
     finetune(
         student,
