@@ -103,12 +103,7 @@ def calibrate(task: str, args) -> list[dict]:
     vocab = WordVocab.build(embedded_corpus(recipe.corpus_size, seed=recipe.seed))
 
     def word_inputs(split):
-        first, second = split.columns(spec)
-        out = vocab.encode(first, recipe.max_length)
-        if second is not None:
-            b = vocab.encode(second, recipe.max_length)
-            out.update(token_ids_b=b["token_ids"], padding_mask_b=b["padding_mask"])
-        return out
+        return vocab.encode_pair(*split.columns(spec), recipe.max_length)
 
     for seed in args.seeds:
         keras.utils.set_random_seed(seed)

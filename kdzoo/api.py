@@ -23,6 +23,7 @@ from typing import Any
 import keras
 import numpy as np
 
+from kdzoo._io import atomic_write, write_json
 from kdzoo.distillers import Distiller
 from kdzoo.zoo.base import Method, get_method
 
@@ -92,15 +93,11 @@ def _state_variables(student, layers) -> list:
 
 def save_state(path: str | os.PathLike, student, layers: dict | None = None) -> Path:
     """Save the student's and the distiller layers' weights to ``path`` (``.npz``), atomically."""
-    path = Path(path)
     arrays = {
         f"{i:05d}": keras.ops.convert_to_numpy(v.value)
         for i, v in enumerate(_state_variables(student, layers or {}))
     }
-    tmp = path.with_name(path.name + ".tmp.npz")
-    np.savez(tmp, **arrays)
-    os.replace(tmp, path)
-    return path
+    return atomic_write(path, lambda tmp: np.savez(tmp, **arrays))
 
 
 def load_state(path: str | os.PathLike, student, layers: dict | None = None) -> None:
@@ -238,13 +235,7 @@ def distill(
         history[stage] = {k: [float(v) for v in vs] for k, vs in fit.history.items()}
         if checkpoint_dir is not None:
             save_state(checkpoint_dir / f"{stage}.npz", student, layers)
-            _write_json(checkpoint_dir / f"{stage}.json", history[stage])
+            write_json(checkpoint_dir / f"{stage}.json", history[stage])
     return DistillResult(
         student=student, history=history, method=method, layers=layers, stages=list(stages)
     )
-
-
-def _write_json(path: Path, data) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, indent=1))
-    os.replace(tmp, path)

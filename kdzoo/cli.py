@@ -108,14 +108,24 @@ def _students(text: str | None):
     return {k.strip(): v.strip() for k, v in pairs}
 
 
-def _task_kwargs(args) -> dict:
-    return {"data_dir": args.data_dir} if args.data_dir else {}
+def _run_options(args) -> dict:
+    """The ``compare`` arguments that ``kdzoo compare`` and ``kdzoo distill`` share."""
+    return dict(
+        task=args.task,
+        teacher=args.teacher,
+        student=_students(args.student),
+        budget=args.budget,
+        output_dir=args.out,
+        overwrite=args.overwrite,
+        task_kwargs={"data_dir": args.data_dir} if args.data_dir else {},
+        max_length=args.max_length,
+        verbose=0 if args.quiet else 1,
+    )
 
 
 def _cmd_compare(args) -> int:
     from kdzoo.comparison import compare
 
-    methods = _split_list(args.methods)
     try:
         seeds = [int(s) for s in _split_list(args.seeds)]
     except ValueError:
@@ -123,23 +133,11 @@ def _cmd_compare(args) -> int:
             f"--seeds takes integers separated by commas, not '{args.seeds}'."
         ) from None
     results = compare(
-        methods=methods,
-        task=args.task,
-        teacher=args.teacher,
-        student=_students(args.student),
-        seeds=seeds,
-        budget=args.budget,
-        output_dir=args.out,
-        overwrite=args.overwrite,
-        task_kwargs=_task_kwargs(args),
-        max_length=args.max_length,
-        plot=not args.no_plot,
-        verbose=0 if args.quiet else 1,
+        methods=_split_list(args.methods), seeds=seeds, plot=not args.no_plot, **_run_options(args)
     )
     print(results.format())
     if len(results.published):
-        cols = [c for c in ("model", "method", "task", "metric", "value", "paper", "table")]
-        cols = [c for c in cols if c in results.published.columns]
+        cols = ["model", "method", "task", "metric", "value", "paper", "table"]
         print("\nPublished numbers (baselines/):")
         print(results.published[cols].to_string(index=False))
     print(f"\nSaved in {results.output_dir}/ (results.csv, runs.csv, figures, per-run logs)")
@@ -151,18 +149,10 @@ def _cmd_distill(args) -> int:
 
     results = compare(
         methods=[args.method],
-        task=args.task,
-        teacher=args.teacher,
-        student=_students(args.student),
         seeds=[args.seed],
-        budget=args.budget,
-        output_dir=args.out,
-        overwrite=args.overwrite,
-        task_kwargs=_task_kwargs(args),
-        max_length=args.max_length,
         student_only=False,
         plot=False,
-        verbose=0 if args.quiet else 1,
+        **_run_options(args),
     )
     print(results.format())
     print(f"\nThe student's weights: {results.output_dir}/runs/{args.method}/seed-{args.seed}/")

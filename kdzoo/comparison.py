@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import json
 import math
 import os
@@ -58,6 +59,7 @@ from typing import Any
 
 import numpy as np
 
+from kdzoo._io import atomic_write, write_json, write_text
 from kdzoo.budgets import Budget, get_budget
 
 __all__ = ["Results", "compare", "default_student", "measure_latency"]
@@ -91,27 +93,6 @@ def default_student(method: str, teacher_config=None) -> str:
 
 
 # --------------------------------------------------------------------------- small helpers
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
-
-
-def _write_json(path: Path, data: Any) -> None:
-    _atomic_write(path, json.dumps(data, indent=2, default=_jsonable) + "\n")
-
-
-def _jsonable(value):
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, Path):
-        return str(value)
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
 def _is_bilstm(preset: str) -> bool:
@@ -172,19 +153,34 @@ class _Prepared:
     teacher_logits: np.ndarray
     corpus_x: dict | None
     mlm_teacher: Any
-    words: Any = None
+    corpus: Sequence[str] | None = None
     teacher_info: dict = field(default_factory=dict)
+    _word_inputs: dict = field(default_factory=dict, repr=False)
 
-    def word_inputs(self, split) -> dict:
-        first, second = split.columns(self.spec)
-        return self.words.encode_pair(first, second, self.max_length)
+    @functools.cached_property
+    def words(self):
+        """The BiLSTM students' word vocabulary: training texts and corpus, not dev."""
+        from kdzoo.tokenization import WordVocab
+
+        texts = [t for col in self.train.columns(self.spec) if col for t in col]
+        return WordVocab.build(texts + list(self.corpus or []))
+
+    def inputs(self, split: str, bilstm: bool) -> dict:
+        """Model inputs of ``split`` ("train" or an eval split), encoded once."""
+        if not bilstm:
+            return self.x_train if split == "train" else self.x_evals[split]
+        if split not in self._word_inputs:
+            data = self.train if split == "train" else self.evals[split]
+            first, second = data.columns(self.spec)
+            self._word_inputs[split] = self.words.encode_pair(first, second, self.max_length)
+        return self._word_inputs[split]
 
 
 def _prepare(task, teacher, budget: Budget, task_kwargs, corpus, max_length, verbose):
     from kdzoo.data.base import get_spec, load_task
     from kdzoo.data.cache import TeacherCache
     from kdzoo.teachers import EmbeddedTeacher, TeacherRecipe, cache_dir, embedded_teacher
-    from kdzoo.tokenization import WordVocab, encode
+    from kdzoo.tokenization import encode
 
     spec = get_spec(task)
     embedded = spec.source == "embedded"
@@ -234,10 +230,6 @@ def _prepare(task, teacher, budget: Budget, task_kwargs, corpus, max_length, ver
     if corpus is not None and budget.general_epochs != 0:
         texts = list(corpus)[: budget.corpus_size]
         corpus_x = encode(tokenizer, texts, max_length=max_length, config=model.config)
-    words = WordVocab.build(
-        [t for s in (train, *evals.values()) for col in s.columns(spec) if col for t in col]
-        + list(corpus or [])
-    )
     return _Prepared(
         task=task,
         spec=spec,
@@ -253,7 +245,7 @@ def _prepare(task, teacher, budget: Budget, task_kwargs, corpus, max_length, ver
         teacher_logits=logits,
         corpus_x=corpus_x,
         mlm_teacher=mlm_teacher,
-        words=words,
+        corpus=corpus,
         teacher_info=info,
     )
 
@@ -353,28 +345,28 @@ def _new_student(preset: str, prep: _Prepared, *, mlm_head: bool = False):
     )
 
 
-class _CurveCallback:
-    """Keras callback factory: the student's headline dev metric after every epoch."""
+def _dev_curve(student, prep: _Prepared, bilstm: bool, curve: list):
+    """A Keras callback: after every epoch, append the student's headline dev metric
+    (under the table's column name) and Keras's training logs to ``curve``."""
+    import keras
 
-    @staticmethod
-    def make(student, x_eval, split, spec, curve: list):
-        import keras
+    from kdzoo.data.metrics import compute_metrics
 
-        from kdzoo.data.metrics import compute_metrics
+    spec = prep.spec
+    split_name, metric = spec.eval_splits[0], spec.metrics[0]
+    split, column = prep.evals[split_name], _column(spec, split_name, metric)
 
-        metric = spec.metrics[0]
+    class DevCurve(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            out = student.predict(prep.inputs(split_name, bilstm), batch_size=256, verbose=0)
+            value = compute_metrics(spec, out["logits"], split.labels)[metric]
+            stage = getattr(self.model, "stage", "task")  # a Distiller knows its stage
+            # Keras's logs are training-set numbers: prefixed, so that they never stand
+            # in for the dev metric (fit's "accuracy" is the training accuracy).
+            train = {f"train {k}": float(v) for k, v in (logs or {}).items()}
+            curve.append({"stage": stage, "epoch": epoch + 1, column: float(value), **train})
 
-        class Curve(keras.callbacks.Callback):
-            def on_epoch_end(self, epoch, logs=None):
-                out = student.predict(x_eval, batch_size=256, verbose=0)
-                value = compute_metrics(spec, out["logits"], split.labels)[metric]
-                stage = getattr(self.model, "stage", "task")  # a Distiller knows its stage
-                # Keras's logs are training-set numbers: prefixed, so that they never
-                # stand in for the dev metric (fit's "accuracy" is the training accuracy).
-                train = {f"train {k}": float(v) for k, v in (logs or {}).items()}
-                curve.append({"stage": stage, "epoch": epoch + 1, metric: float(value), **train})
-
-        return Curve()
+    return DevCurve()
 
 
 def _evaluate(student, prep: _Prepared, bilstm: bool) -> dict[str, float]:
@@ -382,8 +374,7 @@ def _evaluate(student, prep: _Prepared, bilstm: bool) -> dict[str, float]:
 
     scores = {}
     for name, split in prep.evals.items():
-        x = prep.word_inputs(split) if bilstm else prep.x_evals[name]
-        logits = student.predict(x, batch_size=256, verbose=0)["logits"]
+        logits = student.predict(prep.inputs(name, bilstm), batch_size=256, verbose=0)["logits"]
         for metric, value in compute_metrics(prep.spec, logits, split.labels).items():
             scores[_column(prep.spec, name, metric)] = float(value)
     return scores
@@ -505,11 +496,7 @@ class Results:
         return int(self.runs["seed"].min()) if len(self.runs) else 0
 
     def _save(self, fig, name: str) -> Path:
-        path = self.output_dir / name
-        tmp = path.with_name(f".{name}.tmp.png")
-        fig.savefig(tmp, dpi=120)
-        os.replace(tmp, path)
-        return path
+        return atomic_write(self.output_dir / name, lambda tmp: fig.savefig(tmp, dpi=120))
 
     @classmethod
     def load(cls, output_dir: str | os.PathLike) -> Results:
@@ -634,7 +621,10 @@ def compare(
         "budget": dataclasses.asdict(budget),
         "task_kwargs": {k: str(v) for k, v in (task_kwargs or {}).items()},
         "max_length": max_length,
+        "config": config,
+        "corpus": None if corpus is None else _fingerprint_texts(corpus),
     }
+    key = json.loads(json.dumps(key, default=str))  # as compare.json will hold it
     _claim(output_dir, key, overwrite)
 
     prep = _prepare(task, teacher, budget, dict(task_kwargs or {}), corpus, max_length, verbose)
@@ -678,9 +668,9 @@ def compare(
         output_dir=output_dir,
         headline=headline,
     )
-    _atomic_write(output_dir / "results.csv", table.to_csv())
-    _atomic_write(output_dir / "runs.csv", runs.to_csv(index=False))
-    _write_json(
+    write_text(output_dir / "results.csv", table.to_csv())
+    write_text(output_dir / "runs.csv", runs.to_csv(index=False))
+    write_json(
         output_dir / "results.json",
         {
             "task": task,
@@ -694,6 +684,15 @@ def compare(
     if plot:
         results.plot()
     return results
+
+
+def _fingerprint_texts(texts: Sequence[str]) -> str:
+    import hashlib
+
+    h = hashlib.sha256()
+    for t in texts:
+        h.update(t.encode() + b"\0")
+    return f"{len(texts)} texts, sha256 {h.hexdigest()[:16]}"
 
 
 def _teacher_key(teacher) -> str | None:
@@ -729,7 +728,7 @@ def _claim(output_dir: Path, key: dict, overwrite: bool) -> None:
         )
     from kdzoo import __version__
 
-    _write_json(marker, {"key": key, "kdzoo": __version__})
+    write_json(marker, {"key": key, "kdzoo": __version__})
 
 
 def _plan(name: str, student, budget: Budget, overrides: dict, prep: _Prepared) -> dict:
@@ -815,11 +814,7 @@ def _teacher_row(prep: _Prepared, budget: Budget) -> dict:
 
 def _finish_row(name, seed, preset, student, prep, budget, seconds, steps, config, curve):
     bilstm = _is_bilstm(preset)
-    x = (
-        prep.word_inputs(prep.evals[prep.spec.eval_splits[0]])
-        if bilstm
-        else (prep.x_evals[prep.spec.eval_splits[0]])
-    )
+    x = prep.inputs(prep.spec.eval_splits[0], bilstm)
     return {
         "name": name,
         "seed": seed,
@@ -875,17 +870,10 @@ def _student_only_run(name, preset, seed, prep, budget, output_dir, verbose) -> 
     log(f"start {name} seed {seed}: {config}")
     keras.utils.set_random_seed(seed)
     student = _new_student(preset, prep)
-    x = prep.word_inputs(prep.train) if bilstm else prep.x_train
-    x_eval = (
-        prep.word_inputs(prep.evals[prep.spec.eval_splits[0]])
-        if bilstm
-        else (prep.x_evals[prep.spec.eval_splits[0]])
-    )
     steps = math.ceil(len(prep.y_train) / batch_size) * epochs
     curve: list[dict] = []
-    split = prep.evals[prep.spec.eval_splits[0]]
     callbacks = [
-        _CurveCallback.make(student, x_eval, split, prep.spec, curve),
+        _dev_curve(student, prep, bilstm, curve),
         keras.callbacks.CSVLogger(str(run_dir / "task.csv"), append=True),
         keras.callbacks.BackupAndRestore(str(run_dir / "backup")),
     ]
@@ -895,7 +883,7 @@ def _student_only_run(name, preset, seed, prep, budget, output_dir, verbose) -> 
     start = time.perf_counter()
     finetune(
         student,
-        x,
+        prep.inputs("train", bilstm),
         prep.y_train,
         epochs=epochs,
         batch_size=batch_size,
@@ -907,7 +895,7 @@ def _student_only_run(name, preset, seed, prep, budget, output_dir, verbose) -> 
     student.save_weights(str(run_dir / "student.weights.h5"))
     row = _finish_row(name, seed, preset, student, prep, budget, seconds, steps, config, curve)
     log(f"done in {seconds:.1f} s: {json.dumps({k: v for k, v in row.items() if k != 'curve'})}")
-    _write_json(run_dir / "result.json", row)
+    write_json(run_dir / "result.json", row)
     return row
 
 
@@ -958,7 +946,7 @@ def _general_stage(plan, prep, output_dir, verbose) -> dict | None:
         "history": result.history,
     }
     save_state(directory / "state.npz", student, layers)
-    _write_json(info_path, info)
+    write_json(info_path, info)
     return info
 
 
@@ -979,7 +967,6 @@ def _method_run(plan, seed, prep, budget, output_dir, verbose) -> dict:
     log = _Log(run_dir / "log.txt")
     general = _general_stage(plan, prep, output_dir, verbose)
     bilstm = name == "bilstm"
-    split = prep.evals[prep.spec.eval_splits[0]]
     keras.utils.set_random_seed(seed)
     student = _new_student(preset, prep, mlm_head=method.needs_mlm_head)
     layers = None
@@ -996,15 +983,13 @@ def _method_run(plan, seed, prep, budget, output_dir, verbose) -> dict:
         "general stage": "ran once, shared by seeds" if general else "skipped (no corpus)",
     }
     log(f"start {name} seed {seed}: {json.dumps(config, default=str)}")
-    if bilstm:
-        x = {"student_inputs": prep.word_inputs(prep.train), "teacher_logits": prep.teacher_logits}
-        x_eval = prep.word_inputs(split)
+    if bilstm:  # the BiLSTM reads words, the teacher's logits come from the cache
+        x = {"student_inputs": prep.inputs("train", True), "teacher_logits": prep.teacher_logits}
     else:
         x = {**prep.x_train, "teacher_logits": prep.teacher_logits}
-        x_eval = prep.x_evals[prep.spec.eval_splits[0]]
     curve: list[dict] = []
     callbacks = [
-        _CurveCallback.make(student, x_eval, split, prep.spec, curve),
+        _dev_curve(student, prep, bilstm, curve),
         keras.callbacks.CSVLogger(str(run_dir / "task.csv"), append=True),
     ]
     start = time.perf_counter()
@@ -1032,17 +1017,11 @@ def _method_run(plan, seed, prep, budget, output_dir, verbose) -> dict:
     student.save_weights(str(run_dir / "student.weights.h5"))
     row = _finish_row(name, seed, preset, student, prep, budget, seconds, steps, config, curve)
     log(f"done in {seconds:.1f} s: {json.dumps({k: v for k, v in row.items() if k != 'curve'})}")
-    _write_json(run_dir / "result.json", row)
+    write_json(run_dir / "result.json", row)
     return row
 
 
 def _published(task: str, methods: list[str]):
-    import pandas as pd
+    from kdzoo.baselines import published
 
-    try:
-        from kdzoo.baselines import published
-    except ImportError:  # pragma: no cover - baselines ship with the package
-        return pd.DataFrame()
-    frames = [published(task=task, method=m) for m in ["teacher", *methods]]
-    frames = [f for f in frames if len(f)]
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    return published(task=task, method=["teacher", *methods])

@@ -52,10 +52,8 @@ def teacher(cache):
     return embedded_teacher("synth-sentiment", TINY, verbose=0)
 
 
-@pytest.fixture(scope="module")
-def six(teacher, tmp_path_factory):
-    out = tmp_path_factory.mktemp("compare") / "six"
-    results = kdzoo.compare(
+def _six_call(teacher, out) -> dict:
+    return dict(
         methods=SIX,
         task="synth-sentiment",
         teacher=teacher,
@@ -65,7 +63,12 @@ def six(teacher, tmp_path_factory):
         output_dir=out,
         verbose=0,
     )
-    return results, out
+
+
+@pytest.fixture(scope="module")
+def six(teacher, tmp_path_factory):
+    out = tmp_path_factory.mktemp("compare") / "six"
+    return kdzoo.compare(**_six_call(teacher, out)), out
 
 
 def test_every_method_gets_a_row_beside_teacher_and_student_only(six):
@@ -160,17 +163,7 @@ def test_a_second_call_skips_finished_runs(six, teacher, monkeypatch):
 
     monkeypatch.setattr("kdzoo.api.distill", no_training)
     monkeypatch.setattr("kdzoo.teachers.finetune", no_training)
-    again = kdzoo.compare(
-        methods=SIX,
-        task="synth-sentiment",
-        teacher=teacher,
-        student=SAME_WIDTH,
-        seeds=(0, 1),
-        budget="smoke",
-        output_dir=out,
-        plot=False,
-        verbose=0,
-    )
+    again = kdzoo.compare(**_six_call(teacher, out), plot=False)
     cols = ["accuracy", "accuracy std", "params", "steps", "train_s"]
     pd.testing.assert_frame_equal(again.table[cols], results.table[cols])
 
@@ -181,6 +174,10 @@ def test_another_configuration_is_refused_unless_overwrite(six, teacher):
         kdzoo.compare(
             methods=["kd"], task="synth-sentiment", teacher=teacher, budget="small", output_dir=out
         )
+    # Changed method options would make the finished runs stale: refused too.
+    changed = {**_six_call(teacher, out), "config": {"kd": {"temperature": 2.0}}}
+    with pytest.raises(ValueError, match=r"differs in: config\)"):
+        kdzoo.compare(**changed)
 
 
 def test_overwrite_replaces_the_old_results(teacher, tmp_path):
@@ -254,17 +251,57 @@ def test_a_teacher_with_labels_in_another_order_is_refused():
 
 
 def test_a_failed_write_leaves_the_old_file_whole(tmp_path, monkeypatch):
-    path = tmp_path / "results.json"
-    cmp._write_json(path, {"accuracy": 0.5})
+    from pathlib import Path
 
-    def disk_full(self, *args, **kwargs):
+    from kdzoo._io import write_json
+
+    path = tmp_path / "results.json"
+    write_json(path, {"accuracy": 0.5, "note": "x" * 100})
+    write_text = Path.write_text
+
+    def disk_full_halfway(self, text, *args, **kwargs):
+        write_text(self, text[: len(text) // 2])  # half the bytes reach the disk
         raise OSError("No space left on device")
 
-    monkeypatch.setattr("pathlib.Path.write_text", disk_full)
+    monkeypatch.setattr(Path, "write_text", disk_full_halfway)
     with pytest.raises(OSError):
-        cmp._write_json(path, {"accuracy": 0.9})
+        write_json(path, {"accuracy": 0.9, "note": "y" * 100})
     monkeypatch.undo()
-    assert json.loads(path.read_text()) == {"accuracy": 0.5}
+    assert json.loads(path.read_text()) == {"accuracy": 0.5, "note": "x" * 100}
+    assert [p.name for p in tmp_path.iterdir()] == ["results.json"]  # no temporary left
+
+
+def test_curves_and_plots_use_the_headline_column_of_multi_split_tasks(tmp_path):
+    """MNLI scores two dev splits: the curves must be keyed like the table's headline."""
+    from types import SimpleNamespace
+
+    from kdzoo.data.base import get_spec
+
+    spec = get_spec("mnli")
+    headline = cmp._column(spec, spec.eval_splits[0], spec.metrics[0])
+    assert headline == "accuracy (dev_matched)"
+    prep = SimpleNamespace(
+        spec=spec,
+        evals={s: SimpleNamespace(labels=np.array([0, 1, 2, 1])) for s in spec.eval_splits},
+        inputs=lambda split, bilstm: {"x": np.zeros(4)},
+    )
+    logits = np.eye(3)[[0, 1, 2, 2]]
+    student = SimpleNamespace(predict=lambda x, **kw: {"logits": logits})
+    curve: list = []
+    callback = cmp._dev_curve(student, prep, False, curve)
+    callback.on_epoch_end(0, {"loss": 0.5})
+    assert curve == [{"stage": "task", "epoch": 1, headline: 0.75, "train loss": 0.5}]
+    row = {headline: 0.75, f"{headline} std": float("nan"), "latency_b32_ms": 3.0}
+    results = cmp.Results(
+        task="mnli",
+        table=pd.DataFrame([{**row, "size_mb": 1.0}], index=["kd"]),
+        runs=pd.DataFrame({"seed": [0]}),
+        published=pd.DataFrame(),
+        curves={"kd": curve},
+        output_dir=tmp_path,
+        headline=headline,
+    )
+    assert [p.name for p in results.plot()] == ["metric_vs_latency.png", "training_curves.png"]
 
 
 # -- resumable distillation (kdzoo.distill's checkpoint_dir) -------------------------------
