@@ -128,7 +128,7 @@ def distill(
     corpus=None,
     stages: list[str] | None = None,
     epochs: int | dict[str, int] = 1,
-    batch_size: int = 32,
+    batch_size: int | dict[str, int] = 32,
     validation_data: tuple | None = None,
     seed: int = 0,
     tokenizer=None,
@@ -153,7 +153,8 @@ def distill(
             it those stages are skipped.
         stages: the stages to run (default: every stage with data, in order).
         epochs: epochs per stage, or a dict ``{stage: epochs}``.
-        batch_size: examples per step.
+        batch_size: examples per step, or a dict ``{stage: batch_size}`` (TinyBERT's
+            general stage uses 256, its task stages 32).
         validation_data: ``(x, y)`` evaluated after each epoch of the task stages.
         seed: seeds initialisation, data order, dropout and masking.
         tokenizer: a Hugging Face tokenizer, for the ids DistilBERT masks with.
@@ -212,7 +213,8 @@ def distill(
         if x is None:
             raise ValueError(f"stage '{stage}' needs {'corpus' if unlabelled else 'data'}.")
         n_epochs = epochs.get(stage, 1) if isinstance(epochs, dict) else epochs
-        steps = math.ceil(_num_examples(x) / batch_size) * n_epochs
+        stage_batch = batch_size.get(stage, 32) if isinstance(batch_size, dict) else batch_size
+        steps = math.ceil(_num_examples(x) / stage_batch) * n_epochs
         distiller = Distiller(method, teacher, student, stage=stage, layers=layers, seed=seed)
         distiller.compile(optimizer=method.optimizer(stage, steps, layers))
         stage_callbacks = list(callbacks or [])
@@ -225,7 +227,7 @@ def distill(
         fit = distiller.fit(
             x,
             y,
-            batch_size=batch_size,
+            batch_size=stage_batch,
             epochs=n_epochs,
             shuffle=True,
             verbose=verbose,

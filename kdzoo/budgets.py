@@ -12,7 +12,12 @@ all methods see the same data, seeds and number of steps per stage:
   AdamW learning rate of every method is multiplied by the same ``lr_scale`` (their
   ratios, e.g. TinyBERT's intermediate vs prediction stage, stay the paper's).
 - ``"paper"``: the papers' own recipes (``baselines/recipes.json``): epochs, batch
-  sizes, sequence lengths and learning rates. Meant for a GPU and real GLUE data.
+  sizes per stage, learning rates, and the augmented transfer sets of TinyBERT and
+  Tang et al. Meant for a GPU and real GLUE data.
+
+Augmentation is off by default in ``"smoke"`` and ``"small"`` (every method trains on
+the same examples); ``compare(augment=True)`` turns it on with ``augment_copies`` copies
+per example.
 
 Book chapter: ``book/compare.md``.
 """
@@ -44,6 +49,12 @@ class Budget:
             (BERT fine-tuning's 5e-5 times ``lr_scale``).
         latency_runs: timed forward passes per latency measurement (median reported).
         description: one line for listings.
+        augment: whether methods whose paper distils on an augmented transfer set
+            (TinyBERT, Tang et al.'s BiLSTM) do so by default; ``compare(augment=...)``
+            overrides it. Off for the small budgets, so that every method sees the
+            same training examples; on for ``"paper"``.
+        augment_copies: augmented copies per training example (TinyBERT's N_a, Tang et
+            al.'s n_iter); None: the paper recipe's (20 or 10 per task).
     """
 
     name: str
@@ -57,6 +68,8 @@ class Budget:
     latency_runs: int
     description: str
     max_learning_rate: float | None = 1e-3
+    augment: bool = False
+    augment_copies: int | None = 2
 
     def scale_learning_rate(self, learning_rate: float) -> float:
         """``learning_rate × lr_scale``, capped at ``max_learning_rate``."""
@@ -80,6 +93,7 @@ BUDGETS: dict[str, Budget] = {
         lr_scale=20.0,
         latency_runs=3,
         description="checks that everything runs (seconds per method); numbers mean nothing",
+        augment_copies=1,
     ),
     "small": Budget(
         name="small",
@@ -105,6 +119,8 @@ BUDGETS: dict[str, Budget] = {
         latency_runs=50,
         description="the papers' recipes (baselines/recipes.json); a GPU and GLUE data",
         max_learning_rate=None,
+        augment=True,
+        augment_copies=None,
     ),
 }
 

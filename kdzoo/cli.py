@@ -255,7 +255,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     try:
         return args.func(args)
-    except (ValueError, FileNotFoundError, NotADirectoryError, KeyError) as err:
+    except (ValueError, OSError, KeyError) as err:  # OSError: missing files, hub offline
         message = err.args[0] if isinstance(err, KeyError) and err.args else err
         print(f"kdzoo {args.command}: error: {message}", file=sys.stderr)
         return 1

@@ -23,14 +23,18 @@ What runs where:
   (:func:`kdzoo.teachers.embedded_teacher`: MLM pre-training on the task's corpus, then
   fine-tuning; built on first use, then cached) and the corpus for the general stages.
 - **GLUE tasks** take ``teacher=`` (a Hugging Face checkpoint directory or hub name,
-  fine-tuned on the task) and ``task_kwargs`` for :func:`kdzoo.load_task`
-  (``data_dir=...``). General stages run only with ``corpus=`` texts.
+  fine-tuned on the task, or pre-trained, which kdzoo then fine-tunes; by default
+  ``bert-base-uncased`` fine-tuned on the task) and ``task_kwargs`` for
+  :func:`kdzoo.load_task` (``data_dir=...``). General stages run only with ``corpus=``
+  texts.
 - General stages (TinyBERT's general distillation, DistilBERT's pre-training
   distillation) run once per (method, student) and are shared by all seeds, as the
   papers release one general model and vary only the task stages.
-- The teacher's logits on the training split are computed once and cached
-  (:class:`kdzoo.data.cache.TeacherCache`); stages that need its hidden states or
-  attention maps run it live.
+- The teacher's outputs on the training split are computed once and cached
+  (:class:`kdzoo.data.cache.TeacherCache`): its logits, and the hidden states and
+  attention maps each method's task stages read (``Method.teacher_layers``), so no
+  task stage runs the teacher. Stages that change the inputs every batch (DistilBERT's
+  masked general stage) or run the teacher with dropout run it live.
 
 Everything is saved in ``output_dir``: ``results.csv`` / ``results.json`` (the table),
 ``runs.csv`` (one row per method and seed), per run a ``log.txt``, Keras CSV logs and
@@ -63,6 +67,10 @@ from kdzoo._io import atomic_write, write_json, write_text
 from kdzoo.budgets import Budget, get_budget
 
 __all__ = ["Results", "compare", "default_student", "measure_latency"]
+
+#: The teacher of GLUE tasks when ``compare`` gets none: the papers' BERT-base, which
+#: kdzoo fine-tunes on the task first (3 epochs at 2e-5 with the ``paper`` budget).
+DEFAULT_GLUE_TEACHER = "bert-base-uncased"
 
 #: Student presets per method for the embedded tasks' teacher (``mini-6l-128h``).
 EMBEDDED_STUDENTS = {
@@ -175,12 +183,57 @@ class _Prepared:
             self._word_inputs[split] = self.words.encode_pair(first, second, self.max_length)
         return self._word_inputs[split]
 
+    def encode(self, split) -> dict:
+        """BERT inputs of a :class:`~kdzoo.data.base.Split`, at this comparison's
+        ``max_length``, trimmed to its longest row."""
+        from kdzoo.tokenization import encode, trim_padding
+
+        first, second = split.columns(self.spec)
+        full = encode(
+            self.tokenizer, first, second, max_length=self.max_length, config=self.teacher.config
+        )
+        return trim_padding(full)[0]
+
+    def sequence_length(self, bilstm: bool) -> int:
+        """Tokens (or words, for a BiLSTM) per example: the longest, not max_length."""
+        return int(self.inputs("train", bilstm)["token_ids"].shape[1])
+
+    def teacher_outputs(self, hidden: Sequence[int], attention: Sequence[int]) -> dict:
+        """The training inputs with the teacher's cached outputs attached (see
+        :meth:`kdzoo.data.cache.TeacherCache.attach`); computed on first use."""
+        from kdzoo.data.cache import TeacherCache
+        from kdzoo.teachers import cache_dir
+
+        cache = TeacherCache(cache_dir() / "teacher-outputs")
+        outputs = cache.teacher_outputs(
+            self.teacher,
+            self.x_train,
+            hidden_layers=hidden,
+            attention_layers=attention,
+            extra={"teacher": self.teacher_id},
+            progress=False,
+        )
+        return cache.attach(self.x_train, outputs)
+
+
+def _cached_layers(method, stages, teacher, student) -> dict | None:
+    """The teacher layers ``stages`` read, or None when one of them must run it live."""
+    n, m = teacher.config.num_hidden_layers, student.config.num_hidden_layers
+    wanted: dict[str, set[int]] = {"hidden": set(), "attention": set()}
+    for stage in stages:
+        layers = method.teacher_layers(stage, n, m)
+        if layers is None:
+            return None
+        for group in wanted:
+            wanted[group].update(layers[group])
+    return {group: sorted(v) for group, v in wanted.items()}
+
 
 def _prepare(task, teacher, budget: Budget, task_kwargs, corpus, max_length, verbose):
     from kdzoo.data.base import get_spec, load_task
     from kdzoo.data.cache import TeacherCache
     from kdzoo.teachers import EmbeddedTeacher, TeacherRecipe, cache_dir, embedded_teacher
-    from kdzoo.tokenization import encode
+    from kdzoo.tokenization import encode, trim_padding
 
     spec = get_spec(task)
     embedded = spec.source == "embedded"
@@ -204,15 +257,13 @@ def _prepare(task, teacher, budget: Budget, task_kwargs, corpus, max_length, ver
 
             corpus = embedded_corpus(et.recipe.corpus_size, seed=et.recipe.seed)
     else:
-        if teacher is None:
-            raise ValueError(
-                f"compare on '{task}' needs teacher=: a Hugging Face checkpoint fine-tuned "
-                f"on {task} (a local directory or a hub name). Only the embedded tasks "
-                "have a built-in teacher."
-            )
-        model, tokenizer, teacher_id = _load_teacher(teacher, spec)
         max_length = max_length or 128
         data = load_task(task, **task_kwargs)
+        if teacher is None:
+            teacher = DEFAULT_GLUE_TEACHER
+        model, tokenizer, teacher_id = _load_teacher(
+            teacher, spec, data["train"], budget, max_length, verbose
+        )
 
     train = data["train"].subset(budget.max_train_examples, seed=0)
     evals = {s: data[s].subset(budget.max_eval_examples, seed=0) for s in spec.eval_splits}
@@ -221,7 +272,8 @@ def _prepare(task, teacher, budget: Budget, task_kwargs, corpus, max_length, ver
         first, second = split.columns(spec)
         return encode(tokenizer, first, second, max_length=max_length, config=model.config)
 
-    x_train = enc(train)
+    # one fixed length for train and eval: the longest example, not max_length
+    x_train, *x_evals = trim_padding(enc(train), *(enc(split) for split in evals.values()))
     cache = TeacherCache(cache_dir() / "teacher-outputs")
     logits = cache.teacher_outputs(
         model, x_train, extra={"teacher": teacher_id}, progress=bool(verbose)
@@ -229,7 +281,9 @@ def _prepare(task, teacher, budget: Budget, task_kwargs, corpus, max_length, ver
     corpus_x = None
     if corpus is not None and budget.general_epochs != 0:
         texts = list(corpus)[: budget.corpus_size]
-        corpus_x = encode(tokenizer, texts, max_length=max_length, config=model.config)
+        (corpus_x,) = trim_padding(
+            encode(tokenizer, texts, max_length=max_length, config=model.config)
+        )
     return _Prepared(
         task=task,
         spec=spec,
@@ -241,7 +295,7 @@ def _prepare(task, teacher, budget: Budget, task_kwargs, corpus, max_length, ver
         evals=evals,
         x_train=x_train,
         y_train=np.asarray(train.labels),
-        x_evals={s: enc(split) for s, split in evals.items()},
+        x_evals=dict(zip(evals, x_evals, strict=True)),
         teacher_logits=logits,
         corpus_x=corpus_x,
         mlm_teacher=mlm_teacher,
@@ -250,9 +304,14 @@ def _prepare(task, teacher, budget: Budget, task_kwargs, corpus, max_length, ver
     )
 
 
-def _load_teacher(teacher, spec):
-    """A GLUE teacher: a kdzoo model with ``.tokenizer``, or a checkpoint dir / hub name."""
+def _load_teacher(teacher, spec, train, budget: Budget, max_length: int, verbose):
+    """A GLUE teacher: a kdzoo model with ``.tokenizer``, or a checkpoint dir / hub name.
+
+    A checkpoint saved without a classifier (a pre-trained BERT) is first fine-tuned on
+    the task's training split (:func:`kdzoo.teachers.finetuned_teacher`, cached).
+    """
     from kdzoo.models import from_hf
+    from kdzoo.teachers import finetuned_teacher, has_classifier
     from kdzoo.tokenization import load_tokenizer
 
     if not isinstance(teacher, (str, os.PathLike)):
@@ -263,6 +322,18 @@ def _load_teacher(teacher, spec):
                 "teacher.tokenizer, or pass the checkpoint directory instead."
             )
         return teacher, tokenizer, f"model {teacher.name}"
+    if not has_classifier(teacher):
+        model, tokenizer, path = finetuned_teacher(
+            teacher,
+            spec,
+            train.subset(budget.max_train_examples, seed=0),
+            max_length=max_length,
+            epochs=budget.epochs or 3,
+            learning_rate=budget.scale_learning_rate(2e-5),
+            batch_size=budget.batch_size or 32,
+            verbose=verbose,
+        )
+        return model, tokenizer, f"{teacher} fine-tuned on {spec.name} by kdzoo ({path.name})"
     model = from_hf(teacher)
     _check_labels(model.config, spec, str(teacher))
     return model, load_tokenizer(teacher), str(teacher)
@@ -562,6 +633,7 @@ def compare(
     corpus: Sequence[str] | None = None,
     max_length: int | None = None,
     student_only: bool = True,
+    augment: bool | Mapping[str, Any] | None = None,
     plot: bool = True,
     verbose: int = 1,
 ) -> Results:
@@ -571,7 +643,10 @@ def compare(
         methods: names from :func:`kdzoo.methods`.
         task: a name from :func:`kdzoo.tasks` (GLUE, or an embedded ``synth-*`` task).
         teacher: a Hugging Face checkpoint (directory or hub name) fine-tuned on the
-            task, or a kdzoo model with a ``tokenizer`` attribute. For an embedded task:
+            task; a pre-trained one without a classifier, which kdzoo fine-tunes on the
+            task first and caches; or a kdzoo model with a ``tokenizer`` attribute. For
+            GLUE, None means :data:`DEFAULT_GLUE_TEACHER` (``bert-base-uncased``)
+            fine-tuned on the task, as in the papers. For an embedded task:
             None (the built-in teacher), a :class:`kdzoo.teachers.TeacherRecipe` (built
             with it, and cached) or a :class:`kdzoo.teachers.EmbeddedTeacher`.
         student: a preset name for every BERT method, or ``{method: preset}``; by
@@ -585,6 +660,15 @@ def compare(
         corpus: unlabelled texts for the general stages (embedded tasks: their corpus).
         max_length: tokens per example (default: the teacher recipe's, or 128).
         student_only: add a ``student-only`` row per student architecture.
+        augment: distil TinyBERT and the BiLSTM on their papers' augmented transfer
+            sets (the training split plus copies labelled by the teacher). None: the
+            budget's default (off for ``"smoke"``/``"small"``, so that every method
+            sees the same examples; on for ``"paper"``). A dict turns it on and names
+            resources: ``mlm`` (TinyBERT's masked LM: a checkpoint or kdzoo model;
+            default the embedded task's MLM, or ``bert-base-uncased``), ``word_vectors``
+            (GloVe path or ``KeyedVectors``; default a word2vec trained on the embedded
+            corpus), ``tagger`` (Tang et al.'s POS tagger for text without tags) and
+            ``copies`` (copies per example; default the budget's).
         plot: save the two figures at the end.
         verbose: 0 silent, 1 progress bars, 2 also Keras's per-epoch lines.
 
@@ -623,12 +707,13 @@ def compare(
         "max_length": max_length,
         "config": config,
         "corpus": None if corpus is None else _fingerprint_texts(corpus),
+        "augment": _augment_key(augment),
     }
     key = json.loads(json.dumps(key, default=str))  # as compare.json will hold it
     _claim(output_dir, key, overwrite)
 
     prep = _prepare(task, teacher, budget, dict(task_kwargs or {}), corpus, max_length, verbose)
-    plans = [_plan(name, student, budget, config.get(name, {}), prep) for name in methods]
+    plans = [_plan(name, student, budget, config.get(name, {}), prep, augment) for name in methods]
     headline = _column(spec, spec.eval_splits[0], spec.metrics[0])
     metric_cols = [_column(spec, s, m) for s in spec.eval_splits for m in spec.metrics]
 
@@ -649,7 +734,7 @@ def compare(
         elif plan.get("method") is None:
             row = _student_only_run(name, plan["student"], seed, prep, budget, output_dir, verbose)
         else:
-            row = _method_run(plan, seed, prep, budget, output_dir, verbose)
+            row = _method_run(plan, seed, prep, budget, output_dir, verbose, augment)
         curve = row.pop("curve", None)
         if curve and name not in curves:
             curves[name] = curve
@@ -731,7 +816,9 @@ def _claim(output_dir: Path, key: dict, overwrite: bool) -> None:
     write_json(marker, {"key": key, "kdzoo": __version__})
 
 
-def _plan(name: str, student, budget: Budget, overrides: dict, prep: _Prepared) -> dict:
+def _plan(
+    name: str, student, budget: Budget, overrides: dict, prep: _Prepared, augment=None
+) -> dict:
     """Resolve one method: its student, its config, and a clear error if it cannot run."""
     from kdzoo.zoo.base import get_method
 
@@ -761,10 +848,155 @@ def _plan(name: str, student, budget: Budget, overrides: dict, prep: _Prepared) 
         "student": preset,
         "config": method_config,
         "epochs": _stage_epochs(method, budget, recipe),
-        # The paper budget takes the last (task) stage's batch size for every stage.
-        "batch_size": budget.batch_size
-        or int(_recipe_value(recipe.get("batch_size"), method.stages[-1], 32)),
+        "batch_size": {
+            s: budget.batch_size or int(_recipe_value(recipe.get("batch_size"), s, 32))
+            for s in method.stages
+        },
+        "augmentation": _augmentation(name, method, prep.task, budget, augment),
     }
+
+
+# --------------------------------------------------------------------------- augmentation
+
+#: The option of each augmenter that counts copies per example.
+_COPIES = {"TinyBertAugmenter": "n_samples", "TangAugmenter": "n_iter"}
+#: Cache a transfer set's teacher hidden states and attention maps up to this size;
+#: above it (GLUE at the paper budget) the teacher runs live on each batch.
+_MAX_CACHED_BYTES = 2 * 2**30
+
+
+def _augment_setting(augment, budget: Budget):
+    """``compare(augment=...)`` as ``(on, resources)``."""
+    if augment is None:
+        return budget.augment, {}
+    if isinstance(augment, Mapping):
+        unknown = sorted(set(augment) - {"mlm", "word_vectors", "tagger", "copies"})
+        if unknown:
+            raise ValueError(
+                f"augment has unknown key(s) {unknown}; it takes mlm, word_vectors, "
+                "tagger and copies."
+            )
+        return True, dict(augment)
+    return bool(augment), {}
+
+
+def _augment_key(augment):
+    """``augment`` for the configuration key: objects (models, vectors, taggers) by type,
+    so that the same call makes the same key."""
+    if not isinstance(augment, Mapping):
+        return augment
+    plain = (str, int, float, bool, os.PathLike)
+    return {k: str(v) if isinstance(v, plain) else type(v).__name__ for k, v in augment.items()}
+
+
+def _augmentation(name: str, method, task: str, budget: Budget, augment) -> dict | None:
+    """The recipe's augmentation for this method, scaled to the budget; None when the
+    paper distils without one or ``augment`` is off."""
+    from kdzoo.baselines import paper_recipe
+
+    on, resources = _augment_setting(augment, budget)
+    spec = paper_recipe(name, task).get("augmentation") if on else None
+    if not spec:
+        return None
+    options = dict(spec["options"])
+    copies = resources.get("copies") or budget.augment_copies
+    if copies is not None:
+        options[_COPIES[spec["augmenter"]]] = int(copies)
+    task_stages = [s for s in method.stages if s not in method.unlabelled_stages]
+    if sorted(spec["stages"]) != sorted(task_stages):
+        raise ValueError(
+            f"{name}'s recipe augments stages {spec['stages']}, but compare can only "
+            f"augment all its task stages {task_stages}."
+        )
+    labelled = [s for s in task_stages if method.uses_labels(s)]
+    if labelled:
+        raise ValueError(
+            f"{name} cannot distil on augmented data: its stage(s) {labelled} read gold "
+            "labels, and augmented examples have only the teacher's. Use the paper's "
+            "distillation-only setting (TinyBERT prediction='soft'; BiLSTM alpha=0), or "
+            "augment=False."
+        )
+    return {"augmenter": spec["augmenter"], "options": options}
+
+
+def _augmenter(aug: dict, prep: _Prepared, resources: dict, verbose):
+    from kdzoo.augment import TangAugmenter, TinyBertAugmenter, train_word2vec
+
+    options = {**aug["options"], "progress": bool(verbose)}
+    if aug["augmenter"] == "TangAugmenter":
+        if "ngram_range" in options:
+            options["ngram_range"] = tuple(options["ngram_range"])
+        # embedded tasks carry POS tags; other text goes through the tagger (or NLTK /
+        # spaCy, whichever is installed; the augmenter says how to get one)
+        return TangAugmenter(**options, tagger=resources.get("tagger"))
+    mlm, tokenizer = resources.get("mlm"), prep.tokenizer
+    if mlm is None:
+        mlm = prep.mlm_teacher if prep.mlm_teacher is not None else "bert-base-uncased"
+    if isinstance(mlm, (str, os.PathLike)):
+        from kdzoo.models import from_hf
+        from kdzoo.tokenization import load_tokenizer
+
+        mlm, tokenizer = from_hf(mlm, mlm_head=True), load_tokenizer(mlm)
+    vectors = resources.get("word_vectors")
+    if vectors is None and prep.spec.source == "embedded" and prep.corpus is not None:
+        vectors = train_word2vec(prep.corpus)  # the offline stand-in for GloVe
+    return TinyBertAugmenter(mlm, tokenizer, vectors, **options)
+
+
+def _transfer_set(aug: dict, prep: _Prepared, resources: dict, output_dir: Path, verbose):
+    """The training split plus its augmented copies (built once per compare directory,
+    shared by every seed, as the papers augment once)."""
+    from kdzoo.data.base import Split
+
+    tag = json.dumps(aug, sort_keys=True)
+    path = output_dir / "augmented" / f"{aug['augmenter']}-{_fingerprint_texts([tag])[-16:]}.json"
+    if path.exists():
+        held = json.loads(path.read_text())
+        return Split(texts=held["texts"], meta={"source_index": held["source_index"]})
+    split = _augmenter(aug, prep, resources, verbose).augment_split(prep.train, prep.spec)
+    write_json(
+        path,
+        {"augmentation": aug, "texts": split.texts, "source_index": split.meta["source_index"]},
+    )
+    return split
+
+
+def _augmented_inputs(plan: dict, prep: _Prepared, student, bilstm: bool, split) -> dict:
+    """Model inputs of a transfer set with the teacher's outputs on every row."""
+    from kdzoo.data.cache import TeacherCache
+    from kdzoo.teachers import cache_dir
+
+    bert_x = prep.encode(split)
+    cache = TeacherCache(cache_dir() / "teacher-outputs")
+    extra = {"teacher": prep.teacher_id}
+    if bilstm:
+        logits = cache.teacher_outputs(prep.teacher, bert_x, extra=extra, progress=False)
+        first, second = split.columns(prep.spec)
+        words = prep.words.encode_pair(first, second, prep.max_length)
+        return {"student_inputs": words, "teacher_logits": logits["logits"]}
+    task_stages = [s for s in plan["method"].stages if s not in plan["method"].unlabelled_stages]
+    wanted = _cached_layers(plan["method"], task_stages, prep.teacher, student)
+    if wanted is not None and _cache_bytes(wanted, prep.teacher.config, bert_x) > _MAX_CACHED_BYTES:
+        wanted = None  # too big to hold: the teacher runs live for the layers
+    hidden, attention = (wanted or {}).get("hidden", []), (wanted or {}).get("attention", [])
+    outputs = cache.teacher_outputs(
+        prep.teacher,
+        bert_x,
+        hidden_layers=hidden,
+        attention_layers=attention,
+        extra=extra,
+        progress=False,
+    )
+    if hidden or attention:
+        return cache.attach(bert_x, outputs)
+    return {**bert_x, "teacher_logits": outputs["logits"]}
+
+
+def _cache_bytes(wanted: dict, config, x: dict) -> int:
+    n, length = x["token_ids"].shape
+    per_row = len(wanted["hidden"]) * length * config.hidden_size
+    per_row += len(wanted["attention"]) * config.num_attention_heads * length * length
+    return 4 * n * per_row
 
 
 def _check_applies(method, prep: _Prepared, preset: str) -> None:
@@ -866,7 +1098,13 @@ def _student_only_run(name, preset, seed, prep, budget, output_dir, verbose) -> 
     epochs = budget.epochs or 3
     batch_size = budget.batch_size or 32
     lr = budget.student_only_learning_rate
-    config = {"labels only": True, "optimizer": "adamw", "learning_rate": lr, "epochs": epochs}
+    config = {
+        "labels only": True,
+        "optimizer": "adamw",
+        "learning_rate": lr,
+        "epochs": epochs,
+        "sequence_length": prep.sequence_length(bilstm),
+    }
     log(f"start {name} seed {seed}: {config}")
     keras.utils.set_random_seed(seed)
     student = _new_student(preset, prep)
@@ -941,8 +1179,7 @@ def _general_stage(plan, prep, output_dir, verbose) -> dict | None:
         )
     info = {
         "seconds": time.perf_counter() - start,
-        "steps": math.ceil(len(prep.corpus_x["token_ids"]) / plan["batch_size"])
-        * sum(plan["epochs"][s] for s in general),
+        "steps": _steps(len(prep.corpus_x["token_ids"]), plan, general),
         "history": result.history,
     }
     save_state(directory / "state.npz", student, layers)
@@ -950,11 +1187,15 @@ def _general_stage(plan, prep, output_dir, verbose) -> dict | None:
     return info
 
 
+def _steps(n_examples: int, plan: dict, stages) -> int:
+    return sum(math.ceil(n_examples / plan["batch_size"][s]) * plan["epochs"][s] for s in stages)
+
+
 def _general_dir(output_dir: Path, plan: dict) -> Path:
     return output_dir / "general" / f"{plan['name']}-{plan['student']}"
 
 
-def _method_run(plan, seed, prep, budget, output_dir, verbose) -> dict:
+def _method_run(plan, seed, prep, budget, output_dir, verbose, augment=None) -> dict:
     import keras
 
     from kdzoo.api import distill, load_state
@@ -979,14 +1220,29 @@ def _method_run(plan, seed, prep, budget, output_dir, verbose) -> dict:
         **plan["config"],
         "student": preset,
         "epochs": {s: plan["epochs"][s] for s in method.stages},
-        "batch_size": plan["batch_size"],
+        "batch_size": {s: plan["batch_size"][s] for s in method.stages},
         "general stage": "ran once, shared by seeds" if general else "skipped (no corpus)",
+        "sequence_length": prep.sequence_length(bilstm),
     }
-    log(f"start {name} seed {seed}: {json.dumps(config, default=str)}")
-    if bilstm:  # the BiLSTM reads words, the teacher's logits come from the cache
-        x = {"student_inputs": prep.inputs("train", True), "teacher_logits": prep.teacher_logits}
+    aug = plan.get("augmentation")
+    if aug is not None:
+        resources = _augment_setting(augment, budget)[1]
+        transfer = _transfer_set(aug, prep, resources, output_dir, verbose)
+        x, y = _augmented_inputs(plan, prep, student, bilstm, transfer), None
+        config["augmentation"] = {**aug, "rows": len(transfer)}
     else:
-        x = {**prep.x_train, "teacher_logits": prep.teacher_logits}
+        if name in ("tinybert", "bilstm"):
+            config["augmentation"] = "off (compare(augment=True) turns it on)"
+        y = prep.y_train
+        if bilstm:  # the BiLSTM reads words, the teacher's logits come from the cache
+            words = prep.inputs("train", True)
+            x = {"student_inputs": words, "teacher_logits": prep.teacher_logits}
+        else:
+            x = {**prep.x_train, "teacher_logits": prep.teacher_logits}
+            wanted = _cached_layers(method, task_stages, prep.teacher, student)
+            if wanted is not None and (wanted["hidden"] or wanted["attention"]):
+                x = prep.teacher_outputs(wanted["hidden"], wanted["attention"])
+    log(f"start {name} seed {seed}: {json.dumps(config, default=str)}")
     curve: list[dict] = []
     callbacks = [
         _dev_curve(student, prep, bilstm, curve),
@@ -998,7 +1254,7 @@ def _method_run(plan, seed, prep, budget, output_dir, verbose) -> dict:
             method,
             prep.teacher,
             student,
-            data=(x, prep.y_train),
+            data=(x, y),
             stages=task_stages,
             epochs=plan["epochs"],
             batch_size=plan["batch_size"],
@@ -1011,9 +1267,8 @@ def _method_run(plan, seed, prep, budget, output_dir, verbose) -> dict:
             verbose=2 if verbose >= 2 else 0,
         )
     seconds = time.perf_counter() - start + general_info.get("seconds", 0.0)
-    steps = math.ceil(len(prep.y_train) / plan["batch_size"]) * sum(
-        plan["epochs"][s] for s in task_stages
-    ) + general_info.get("steps", 0)
+    n_rows = len(next(iter(keras.tree.flatten(x))))
+    steps = _steps(n_rows, plan, task_stages) + general_info.get("steps", 0)
     student.save_weights(str(run_dir / "student.weights.h5"))
     row = _finish_row(name, seed, preset, student, prep, budget, seconds, steps, config, curve)
     log(f"done in {seconds:.1f} s: {json.dumps({k: v for k, v in row.items() if k != 'curve'})}")

@@ -35,6 +35,7 @@ __all__ = [
     "encode",
     "load_tokenizer",
     "train_wordpiece",
+    "trim_padding",
 ]
 
 SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
@@ -155,6 +156,24 @@ def encode(
         "segment_ids": np.asarray(enc["token_type_ids"], dtype=np.int32),
         "padding_mask": np.asarray(enc["attention_mask"], dtype=np.int32),
     }
+
+
+def trim_padding(*inputs: dict[str, np.ndarray]) -> tuple[dict[str, np.ndarray], ...]:
+    """Cut the padding columns that no row of any of ``inputs`` uses.
+
+    Every [N, L] array of every dict is sliced to the longest real sequence among them
+    all, so the dicts keep one common, fixed length (TinyBERT's attention loss and
+    LAD's gates need one) without computing on columns that are padding everywhere.
+    Short task sentences encoded at a generous ``max_length`` lose most of their cost.
+
+    Args:
+        inputs: dicts from :func:`encode`, each with a ``"padding_mask"`` [N, L].
+
+    Returns:
+        the dicts, in order, with arrays of shape [N, L'] where L' is the longest row.
+    """
+    longest = max(int(x["padding_mask"].sum(axis=1).max(initial=1)) for x in inputs)
+    return tuple({k: v[:, :longest] for k, v in x.items()} for x in inputs)
 
 
 # --------------------------------------------------------------------------- words

@@ -9,7 +9,6 @@ from conftest import to_numpy
 
 from kdzoo import Distiller, get_method
 from kdzoo.data.cache import TeacherCache, fingerprint
-from kdzoo.mapping import tinybert_mapping
 
 
 def test_fingerprint_tracks_weights_inputs_and_extra():
@@ -44,33 +43,59 @@ def test_computed_once_then_read_back(tmp_path):
 
 
 @pytest.mark.parametrize(
-    ("name", "stage"), [("kd", "task"), ("tinybert", "intermediate"), ("pkd", "task")]
+    ("name", "stage"), [(n, s) for n, stages in mc.STAGES.items() for s in stages]
 )
 def test_distiller_with_cache_matches_running_the_teacher(tmp_path, name, stage):
+    """Each method's ``teacher_layers`` names everything its loss reads: a distiller fed
+    only those cached layers computes every loss term as one that runs the teacher."""
     teacher, student = mc.models(name)
     x, y = mc.batch(0)
     method = get_method(name, **mc.CASES[name]["config"])
-    n, m = teacher.config.num_hidden_layers, student.config.num_hidden_layers
-    if name == "tinybert":
-        mapping = tinybert_mapping(n, m)
-        hidden, attention = mapping["hidden"], mapping["attention"]
-    elif name == "pkd":
-        hidden, attention = [2], []
-    else:
-        hidden, attention = [], []
+    n = teacher.config.num_hidden_layers
+    m = 2 if name == "bilstm" else student.config.num_hidden_layers
+    wanted = method.teacher_layers(stage, n, m)
+    if name == "distilbert" and stage == "general":
+        assert wanted is None  # fresh masking every batch: the teacher must run live
+        return
+    assert get_method(name, teacher_dropout=True).teacher_layers(stage, n, m) is None
     cache = TeacherCache(tmp_path)
     outputs = cache.teacher_outputs(
-        teacher, x, hidden_layers=hidden, attention_layers=attention, progress=False
+        teacher,
+        x,
+        hidden_layers=wanted["hidden"],
+        attention_layers=wanted["attention"],
+        progress=False,
     )
-    live = Distiller(method, teacher, student, stage=stage)
+    stored = {k.split("/")[0] for k in outputs} - {"logits"}
+    assert stored <= {"hidden_states", "attention_scores"}
+    live_x = mc.inputs(name, x)
+    live = Distiller(method, teacher, student, stage=stage, seq_length=mc.LENGTH)
     live.compile(optimizer="sgd")
-    expected = live.evaluate(x, y, batch_size=8, verbose=0, return_dict=True)
-    cached = Distiller(method, teacher, student, stage=stage, layers=live.aux_layers)
+    expected = live.evaluate(live_x, y, batch_size=8, verbose=0, return_dict=True)
+    cached = Distiller(
+        method, teacher, student, stage=stage, layers=live.aux_layers, seq_length=mc.LENGTH
+    )
     cached.compile(optimizer="sgd")
     teacher.call = None  # the cached run must not need the teacher
-    got = cached.evaluate(cache.attach(x, outputs), y, batch_size=8, verbose=0, return_dict=True)
+    cached_x = cache.attach(live_x if name == "bilstm" else x, outputs)
+    got = cached.evaluate(cached_x, y, batch_size=8, verbose=0, return_dict=True)
     for term, value in expected.items():
         assert got[term] == pytest.approx(value, rel=1e-5, abs=1e-6), term
+
+
+def test_mapped_layers_are_the_minimum():
+    """PKD and TinyBERT cache only the layers their mapping reads (12 -> 4 here)."""
+    assert get_method("pkd").teacher_layers("task", 12, 4) == {"hidden": [3, 6, 9], "attention": []}
+    assert get_method("pkd", strategy="last").teacher_layers("task", 12, 4)["hidden"] == [9, 10, 11]
+    tiny = get_method("tinybert")
+    assert tiny.teacher_layers("intermediate", 12, 4) == {
+        "hidden": [0, 3, 6, 9, 12],
+        "attention": [2, 5, 8, 11],
+    }
+    assert tiny.teacher_layers("prediction", 12, 4) == {"hidden": [], "attention": []}
+    no_attention = get_method("tinybert", attention_weight=0.0)
+    assert no_attention.teacher_layers("intermediate", 12, 4)["attention"] == []
+    assert get_method("lad").teacher_layers("task", 12, 6)["hidden"] == list(range(1, 13))
 
 
 def test_missing_layer_explains(tmp_path):

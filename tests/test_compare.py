@@ -391,12 +391,51 @@ def test_cli_errors_exit_non_zero_with_the_reason(capsys, tmp_path):
     code = main(["compare", "--seeds", "0,x", "--task", "sst2", "--out", str(tmp_path)])
     assert code == 1 and "--seeds takes integers" in capsys.readouterr().err
     code = main(["distill", "kd", "--task", "sst2", "--out", str(tmp_path / "y")])
-    assert code == 1 and "needs teacher=" in capsys.readouterr().err
+    assert code == 1 and "data_dir=" in capsys.readouterr().err  # no GLUE data offline
 
 
-def test_cli_compare_on_local_glue_with_a_local_checkpoint(tmp_path, capsys):
-    """The GLUE path end to end: TSV files and an HF checkpoint that the test writes."""
+def test_a_pretrained_glue_checkpoint_is_fine_tuned_once_as_the_teacher(
+    tmp_path, monkeypatch, offline
+):
+    """GLUE's teacher by default is bert-base-uncased fine-tuned on the task; the same
+    path turns any checkpoint without a classifier into a cached, fine-tuned teacher."""
     transformers = pytest.importorskip("transformers")
+    from kdzoo import teachers
+
+    glue, ckpt = _tiny_glue(tmp_path, transformers, head=False)
+    monkeypatch.setenv("KDZOO_CACHE", str(tmp_path / "cache"))
+    call = dict(
+        methods=["kd"],
+        task="sst2",
+        teacher=str(ckpt),
+        student=SAME_WIDTH,
+        seeds=(0,),
+        budget="smoke",
+        task_kwargs={"data_dir": str(glue)},
+        max_length=16,
+        student_only=False,
+        plot=False,
+        verbose=0,
+    )
+    first = kdzoo.compare(**call, output_dir=tmp_path / "a").table
+    assert "fine-tuned on sst2 by kdzoo" in first.loc["teacher", "config"]
+    (built,) = (tmp_path / "cache" / "teachers").iterdir()
+    assert teachers.has_classifier(built) and not teachers.has_classifier(ckpt)
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the fine-tuned teacher must come from the cache")
+
+    monkeypatch.setattr(teachers, "finetune", refuse)
+    again = kdzoo.compare(**call, output_dir=tmp_path / "b").table
+    assert again.loc["teacher", "accuracy"] == first.loc["teacher", "accuracy"]
+    # no teacher given: bert-base-uncased from the hub, which fails fast offline
+    with pytest.raises(OSError, match="bert-base-uncased"):
+        kdzoo.compare(**{**call, "teacher": None}, output_dir=tmp_path / "c")
+
+
+def _tiny_glue(tmp_path, transformers, head: bool = True):
+    """SST-2 TSV files and a tiny BERT checkpoint (fine-tuned head or none) with its
+    tokenizer, written here."""
     from kdzoo.tokenization import train_wordpiece
 
     rng = np.random.default_rng(0)
@@ -420,8 +459,18 @@ def test_cli_compare_on_local_glue_with_a_local_checkpoint(tmp_path, capsys):
         label2id={"negative": 0, "positive": 1},
     )
     ckpt = tmp_path / "teacher"
-    transformers.BertForSequenceClassification(config).save_pretrained(ckpt)
+    model_class = (
+        transformers.BertForSequenceClassification if head else transformers.BertForMaskedLM
+    )
+    model_class(config).save_pretrained(ckpt)
     tokenizer.save_pretrained(ckpt)
+    return tmp_path / "glue", ckpt
+
+
+def test_cli_compare_on_local_glue_with_a_local_checkpoint(tmp_path, capsys):
+    """The GLUE path end to end: TSV files and an HF checkpoint that the test writes."""
+    transformers = pytest.importorskip("transformers")
+    _, ckpt = _tiny_glue(tmp_path, transformers)
     out = tmp_path / "run"
     args = ["compare", "--methods", "kd", "--task", "sst2", "--seeds", "0", "--budget", "smoke"]
     args += ["--teacher", str(ckpt), "--data-dir", str(tmp_path / "glue"), "--max-length", "16"]
@@ -451,3 +500,88 @@ def test_the_paper_budget_runs_the_recipes_of_baselines():
     assert pkd["learning_rate"] == 1e-5 and pkd["beta"] == 100.0  # overrides win
     small = cmp._method_config("pkd", get_budget("small"), {}, {})
     assert small == {"learning_rate": pytest.approx(2e-4)}  # 1e-5 x 20
+
+
+def test_augment_distils_tinybert_and_bilstm_on_teacher_labelled_transfer_sets(teacher, tmp_path):
+    out = tmp_path / "aug"
+    call = dict(
+        methods=["tinybert", "bilstm", "kd"],
+        task="synth-sentiment",
+        teacher=teacher,
+        student=SAME_WIDTH,
+        seeds=(0,),
+        budget="smoke",
+        output_dir=out,
+        student_only=False,
+        plot=False,
+        verbose=0,
+    )
+    t = kdzoo.compare(**call, augment={"copies": 2}).table
+    n = 200  # training examples of the tiny task
+    for name in ["tinybert", "bilstm"]:
+        aug = json.loads(t.loc[name, "config"])["augmentation"]
+        assert aug["rows"] > n  # originals plus up to 2 copies each
+        assert aug["augmenter"] in ("TinyBertAugmenter", "TangAugmenter")
+        count = "n_samples" if aug["augmenter"] == "TinyBertAugmenter" else "n_iter"
+        assert aug["options"][count] == 2
+    # kd has no augmentation in its paper, and trains on the 200 examples
+    assert "augmentation" not in json.loads(t.loc["kd", "config"])
+    assert t.loc["kd", "steps"] == math.ceil(n / 32)
+    assert t.loc["bilstm", "steps"] == math.ceil(
+        json.loads(t.loc["bilstm", "config"])["augmentation"]["rows"] / 32
+    )
+    files = sorted((out / "augmented").iterdir())
+    assert len(files) == 2
+    for f in files:
+        held = json.loads(f.read_text())
+        assert "labels" not in held  # only the teacher labels augmented rows
+        assert sorted(set(held["source_index"])) == list(range(n))
+    # without augment the small budgets keep every method on the same examples
+    plain = kdzoo.compare(**{**call, "output_dir": tmp_path / "plain"}).table
+    assert plain.loc["bilstm", "steps"] == math.ceil(n / 32)
+    assert json.loads(plain.loc["bilstm", "config"])["augmentation"].startswith("off")
+
+
+def test_augment_refuses_a_setting_that_needs_gold_labels(teacher, tmp_path):
+    with pytest.raises(ValueError, match="read gold labels"):
+        kdzoo.compare(
+            methods=["bilstm"],
+            task="synth-sentiment",
+            teacher=teacher,
+            config={"bilstm": {"alpha": 0.5}},
+            seeds=(0,),
+            budget="smoke",
+            output_dir=tmp_path,
+            augment=True,
+            verbose=0,
+        )
+    with pytest.raises(ValueError, match="unknown key"):
+        kdzoo.compare(
+            methods=["bilstm"],
+            task="synth-sentiment",
+            teacher=teacher,
+            budget="smoke",
+            output_dir=tmp_path / "b",
+            augment={"glove": "x"},
+            verbose=0,
+        )
+
+
+def test_the_paper_budget_keeps_per_stage_batch_sizes_and_augments():
+    from types import SimpleNamespace
+
+    from kdzoo.models.bert import BertConfig
+
+    prep = SimpleNamespace(
+        task="mnli",
+        teacher=SimpleNamespace(config=BertConfig.from_preset("bert-base", num_labels=3)),
+    )
+    plan = cmp._plan("tinybert", None, get_budget("paper"), {}, prep)
+    assert plan["student"] == "tinybert-4l"
+    assert plan["batch_size"] == {"general": 256, "intermediate": 32, "prediction": 32}
+    assert plan["augmentation"]["augmenter"] == "TinyBertAugmenter"
+    assert plan["augmentation"]["options"]["n_samples"] == 20
+    bilstm = cmp._plan("bilstm", None, get_budget("paper"), {}, prep)
+    assert bilstm["batch_size"] == {"task": 16}  # d-bert's MNLI configuration
+    assert bilstm["augmentation"]["options"]["n_iter"] == 10  # pairs: 10 copies
+    assert cmp._plan("tinybert", None, get_budget("small"), {}, prep)["augmentation"] is None

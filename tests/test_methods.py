@@ -81,6 +81,30 @@ def test_trains_and_touches_only_student_and_own_layers(name, stage):
     assert {id(v) for v in d.trainable_weights} == own
 
 
+@pytest.mark.parametrize(("name", "stage"), CASES)
+def test_a_stage_that_claims_no_labels_trains_without_them(name, stage):
+    """``uses_labels`` decides which stages may train on augmented transfer sets, whose
+    rows have no gold label: a stage that says it needs none must run with y=None."""
+    d, x, y, _ = run_stage(name, stage)
+    method = d.method
+    if method.uses_labels(stage):
+        return
+    with_labels = d.evaluate(x, y, batch_size=8, verbose=0, return_dict=True)
+    without = d.evaluate(x, None, batch_size=8, verbose=0, return_dict=True)
+    if name != "distilbert":  # DistilBERT's general stage masks at random every call
+        assert without["loss"] == pytest.approx(with_labels["loss"], rel=1e-5)
+
+
+def test_which_stages_need_gold_labels():
+    assert get_method("kd").uses_labels("task")
+    assert not get_method("bilstm").uses_labels("task")  # alpha = 0: MSE on logits only
+    assert get_method("bilstm", alpha=0.5).uses_labels("task")
+    tiny = get_method("tinybert")
+    assert not any(tiny.uses_labels(s) for s in tiny.stages)
+    assert get_method("tinybert", prediction="hard").uses_labels("prediction")
+    assert not get_method("distilbert").uses_labels("general")
+
+
 @pytest.mark.parametrize("name", list(mc.STAGES))
 def test_same_seed_same_losses(name):
     stage = mc.STAGES[name][0]

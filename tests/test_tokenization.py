@@ -16,6 +16,7 @@ from kdzoo.tokenization import (
     encode,
     load_tokenizer,
     train_wordpiece,
+    trim_padding,
 )
 
 CORPUS = [
@@ -60,6 +61,22 @@ def test_encode_pairs_and_padding():
     assert longest["token_ids"].shape[1] < 64
     with pytest.raises(ValueError, match="texts_pair has 1"):
         encode(tok, ["a", "b"], ["c"])
+
+
+def test_trim_padding_keeps_one_length_and_every_real_token():
+    tok = train_wordpiece(CORPUS, vocab_size=80)
+    short = encode(tok, ["every dog", "a cat"], max_length=32)
+    long = encode(tok, ["the striped cat is not sleeping ."], max_length=32)
+    a, b = trim_padding(short, long)
+    longest = int(long["padding_mask"].sum())
+    for trimmed, full in ((a, short), (b, long)):
+        assert set(trimmed) == set(full)
+        for k in full:
+            assert trimmed[k].shape == (len(full[k]), longest)
+            np.testing.assert_array_equal(trimmed[k], full[k][:, :longest])
+        assert full["padding_mask"][:, longest:].sum() == 0  # only padding was cut
+    (alone,) = trim_padding(short)
+    assert alone["token_ids"].shape[1] == int(short["padding_mask"].sum(1).max()) < longest
 
 
 def test_vocabulary_mismatch_is_explained():

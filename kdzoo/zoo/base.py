@@ -118,6 +118,36 @@ class Method:
     def teacher_flags(self, stage: str) -> dict[str, bool]:
         return {}
 
+    def teacher_layers(self, stage: str, teacher_layers: int, student_layers: int):
+        """The teacher internals ``stage`` reads, so they can be cached once per dataset.
+
+        Args:
+            stage: one of ``stages``.
+            teacher_layers, student_layers: the models' Transformer depths.
+
+        Returns:
+            ``{"hidden": [...], "attention": [...]}``, the indices to pass to
+            :meth:`kdzoo.data.cache.TeacherCache.teacher_outputs` (hidden state 0 is
+            the embeddings), or None when the teacher must run live: with
+            ``teacher_dropout`` on, or at a stage that changes the inputs per batch
+            (DistilBERT's masking). The default keeps every layer a flag asks for;
+            methods override it with their layer mapping.
+        """
+        if self.config.teacher_dropout:
+            return None
+        flags = self.teacher_flags(stage)
+        return {
+            "hidden": list(range(teacher_layers + 1)) if flags.get("output_hidden_states") else [],
+            "attention": list(range(teacher_layers))
+            if flags.get("output_attention_scores")
+            else [],
+        }
+
+    def uses_labels(self, stage: str) -> bool:
+        """Whether ``stage``'s loss reads the gold labels ``y``. A stage that does not
+        can train on an augmented transfer set, whose rows only the teacher labels."""
+        return stage not in self.unlabelled_stages
+
     def build_layers(self, teacher, student, seq_length: int | None = None) -> dict:
         """Trainable layers owned by the distiller (projections, gates)."""
         return {}

@@ -50,6 +50,9 @@ class BiLSTM(Method):
     def term_names(self, stage):
         return ["ce_loss", "mse_loss"] if self.config.alpha > 0 else ["mse_loss"]
 
+    def uses_labels(self, stage):
+        return self.config.alpha > 0
+
     def loss_terms(self, stage, x, y, teacher_out, student_out, layers, training):
         c = self.config
         s, t = student_out["logits"], teacher_out["logits"]

@@ -106,6 +106,11 @@ class DistilBERT(Method):
             init = "official" if (n, m) == (12, 6) else "every_other"
         init_from_teacher(student, teacher, distilbert_init_layers(n, m, init))
 
+    def teacher_layers(self, stage, teacher_layers, student_layers):
+        if stage == "general":  # the teacher reads each batch's fresh masking
+            return None
+        return super().teacher_layers(stage, teacher_layers, student_layers)
+
     def term_names(self, stage):
         if stage == "general":
             return ["kd_loss", "mlm_loss", "cosine_loss"]

@@ -112,6 +112,12 @@ class LAD(Method):
 
     teacher_flags = student_flags
 
+    def teacher_layers(self, stage, teacher_layers, student_layers):
+        if self.config.teacher_dropout:
+            return None
+        # every layer feeds the gated aggregation; the embeddings do not
+        return {"hidden": list(range(1, teacher_layers + 1)), "attention": []}
+
     def term_names(self, stage):
         return ["ce_loss", "kd_loss", "hidden_loss"]
 

@@ -86,6 +86,12 @@ class PKD(Method):
     def teacher_flags(self, stage):
         return {"output_hidden_states": True}
 
+    def teacher_layers(self, stage, teacher_layers, student_layers):
+        if self.config.teacher_dropout:
+            return None
+        hidden = pkd_mapping(teacher_layers, student_layers, self.config.strategy)
+        return {"hidden": hidden, "attention": []}
+
     def term_names(self, stage):
         return ["ce_loss", "kd_loss", "patient_loss"]
 

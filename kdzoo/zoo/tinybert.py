@@ -150,6 +150,22 @@ class TinyBERT(Method):
 
     teacher_flags = student_flags
 
+    def uses_labels(self, stage):
+        return stage == "prediction" and self.config.prediction == "hard"
+
+    def teacher_layers(self, stage, teacher_layers, student_layers):
+        if self.config.teacher_dropout:
+            return None
+        if stage not in _INTERMEDIATE:
+            return {"hidden": [], "attention": []}
+        c = self.config
+        mapping = tinybert_mapping(teacher_layers, student_layers, c.mapping, rounding=c.rounding)
+        w = self._weights()
+        hidden = [0] if w["embedding_loss"] > 0 else []
+        hidden += mapping["hidden"][1:] if w["hidden_loss"] > 0 else []
+        attention = mapping["attention"] if w["attention_loss"] > 0 else []
+        return {"hidden": hidden, "attention": attention}
+
     def term_names(self, stage):
         if stage == "prediction":
             return ["prediction_loss"]
