@@ -119,8 +119,26 @@ def _run_options(args) -> dict:
         overwrite=args.overwrite,
         task_kwargs={"data_dir": args.data_dir} if args.data_dir else {},
         max_length=args.max_length,
+        augment=_augment(args),
         verbose=0 if args.quiet else 1,
     )
+
+
+def _augment(args):
+    """``--augment`` / ``--no-augment`` / ``--augment-copies`` / ``--glove`` as compare's
+    ``augment=`` (None: the budget's default)."""
+    resources = {}
+    if args.augment_copies is not None:
+        resources["copies"] = args.augment_copies
+    if args.glove:
+        resources["word_vectors"] = args.glove
+    if args.augment is False:
+        if resources:
+            raise ValueError("--no-augment cannot be combined with --augment-copies or --glove.")
+        return False
+    if resources:
+        return resources
+    return args.augment
 
 
 def _cmd_compare(args) -> int:
@@ -165,8 +183,9 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--task", required=True, help="a task from `kdzoo tasks`")
     p.add_argument(
         "--teacher",
-        help="Hugging Face checkpoint (directory or hub name) fine-tuned on the task; "
-        "omit for an embedded task's built-in teacher",
+        help="Hugging Face checkpoint (directory or hub name) fine-tuned on the task, or a "
+        "pre-trained one that kdzoo fine-tunes first; omit for an embedded task's built-in "
+        "teacher, or for bert-base-uncased fine-tuned on a GLUE task",
     )
     p.add_argument(
         "--student",
@@ -186,6 +205,23 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
         "--overwrite",
         action="store_true",
         help="replace results of a different configuration in --out",
+    )
+    p.add_argument(
+        "--augment",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="distil TinyBERT and the BiLSTM on their papers' augmented transfer sets "
+        "(default: on for the paper budget, off for smoke and small)",
+    )
+    p.add_argument(
+        "--augment-copies",
+        type=int,
+        help="augmented copies per training example (implies --augment)",
+    )
+    p.add_argument(
+        "--glove",
+        help="GloVe text file for TinyBERT's augmentation of multi-piece words (implies "
+        "--augment; embedded tasks default to a word2vec trained on their corpus)",
     )
     p.add_argument("--quiet", action="store_true", help="no progress bars")
 

@@ -382,6 +382,22 @@ def test_compare_help_documents_every_option(capsys):
     for option in ["--methods", "--task", "--teacher", "--student", "--seeds", "--budget"]:
         assert option in out
     assert "--out" in out and "--overwrite" in out and "smoke" in out
+    assert "--augment" in out and "--no-augment" in out and "--glove" in out
+
+
+def test_cli_augment_flags_become_compare_arguments():
+    from kdzoo.cli import _augment, build_parser
+
+    def parse(*flags):
+        args = ["compare", "--task", "synth-nli", "--out", "x", *flags]
+        return _augment(build_parser().parse_args(args))
+
+    assert parse() is None  # the budget decides
+    assert parse("--augment") is True and parse("--no-augment") is False
+    assert parse("--augment-copies", "4") == {"copies": 4}
+    assert parse("--glove", "g.txt") == {"word_vectors": "g.txt"}
+    with pytest.raises(ValueError, match="--no-augment cannot"):
+        parse("--no-augment", "--glove", "g.txt")
 
 
 def test_cli_errors_exit_non_zero_with_the_reason(capsys, tmp_path):
