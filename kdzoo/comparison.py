@@ -670,7 +670,8 @@ def compare(
             corpus), ``tagger`` (Tang et al.'s POS tagger for text without tags) and
             ``copies`` (copies per example; default the budget's).
         plot: save the two figures at the end.
-        verbose: 0 silent, 1 progress bars, 2 also Keras's per-epoch lines.
+        verbose: 0 silent; 1 the overall progress bar (method x seed) and one Keras line
+            per epoch; 2 also Keras's progress bar within each epoch.
 
     Returns:
         :class:`Results`.
@@ -1127,7 +1128,7 @@ def _student_only_run(name, preset, seed, prep, budget, output_dir, verbose) -> 
         batch_size=batch_size,
         learning_rate=lr,
         callbacks=callbacks,
-        verbose=2 if verbose >= 2 else 0,
+        verbose=_keras_verbose(verbose),
     )
     seconds = time.perf_counter() - start
     student.save_weights(str(run_dir / "student.weights.h5"))
@@ -1175,7 +1176,7 @@ def _general_stage(plan, prep, output_dir, verbose) -> dict | None:
             tokenizer=prep.tokenizer,
             layers=layers,
             checkpoint_dir=directory / "checkpoint",
-            verbose=2 if verbose >= 2 else 0,
+            verbose=_keras_verbose(verbose),
         )
     info = {
         "seconds": time.perf_counter() - start,
@@ -1185,6 +1186,11 @@ def _general_stage(plan, prep, output_dir, verbose) -> dict | None:
     save_state(directory / "state.npz", student, layers)
     write_json(info_path, info)
     return info
+
+
+def _keras_verbose(verbose: int) -> int:
+    """compare's verbosity as Keras's: 0 silent, 2 one line per epoch, 1 a bar."""
+    return {0: 0, 1: 2}.get(int(verbose), 1)
 
 
 def _steps(n_examples: int, plan: dict, stages) -> int:
@@ -1264,7 +1270,7 @@ def _method_run(plan, seed, prep, budget, output_dir, verbose, augment=None) -> 
             layers=layers,
             callbacks=callbacks,
             checkpoint_dir=run_dir / "checkpoint",
-            verbose=2 if verbose >= 2 else 0,
+            verbose=_keras_verbose(verbose),
         )
     seconds = time.perf_counter() - start + general_info.get("seconds", 0.0)
     n_rows = len(next(iter(keras.tree.flatten(x))))

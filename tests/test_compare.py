@@ -601,3 +601,21 @@ def test_the_paper_budget_keeps_per_stage_batch_sizes_and_augments():
     assert bilstm["batch_size"] == {"task": 16}  # d-bert's MNLI configuration
     assert bilstm["augmentation"]["options"]["n_iter"] == 10  # pairs: 10 copies
     assert cmp._plan("tinybert", None, get_budget("small"), {}, prep)["augmentation"] is None
+
+
+def test_progress_shows_the_overall_bar_and_a_keras_line_per_epoch(teacher, tmp_path, capfd):
+    kdzoo.compare(
+        methods=["kd"],
+        task="synth-sentiment",
+        teacher=teacher,
+        student=SAME_WIDTH,
+        seeds=(0,),
+        budget="smoke",
+        output_dir=tmp_path,
+        student_only=False,
+        plot=False,
+        verbose=1,
+    )
+    out, err = capfd.readouterr()
+    assert "compare on synth-sentiment" in err  # tqdm: method x seed
+    assert "ms/step" in out and "kd_loss" in out  # Keras: one line per epoch
