@@ -51,6 +51,7 @@ _SUBMODULES = {
     "comparison",
     "data",
     "distillers",
+    "exercises",
     "losses",
     "mapping",
     "models",
