@@ -4,6 +4,7 @@
 is imported on first use of one of these:
 
 - :func:`kdzoo.compare` runs methods side by side and returns a results table;
+  :func:`kdzoo.ablate` runs variants of one method beside the paper's ablations;
 - :func:`kdzoo.distill` runs a method; :func:`kdzoo.methods` lists the methods;
   :func:`kdzoo.get_method` builds one with its config;
 - :func:`kdzoo.tasks` lists the tasks; :func:`kdzoo.load_task` loads one;
@@ -18,10 +19,12 @@ import importlib
 from kdzoo._version import __version__
 
 __all__ = [
+    "Ablation",
     "DistillResult",
     "Distiller",
     "Results",
     "__version__",
+    "ablate",
     "compare",
     "distill",
     "get_method",
@@ -31,6 +34,8 @@ __all__ = [
 ]
 
 _LAZY = {
+    "ablate": ("kdzoo.ablation", "ablate"),
+    "Ablation": ("kdzoo.ablation", "Ablation"),
     "compare": ("kdzoo.comparison", "compare"),
     "Results": ("kdzoo.comparison", "Results"),
     "distill": ("kdzoo.api", "distill"),
@@ -44,6 +49,7 @@ _LAZY = {
 
 
 _SUBMODULES = {
+    "ablation",
     "api",
     "augment",
     "baselines",

@@ -634,6 +634,7 @@ def compare(
     max_length: int | None = None,
     student_only: bool = True,
     augment: bool | Mapping[str, Any] | None = None,
+    stages: Mapping[str, Sequence[str]] | None = None,
     plot: bool = True,
     verbose: int = 1,
 ) -> Results:
@@ -660,6 +661,9 @@ def compare(
         corpus: unlabelled texts for the general stages (embedded tasks: their corpus).
         max_length: tokens per example (default: the teacher recipe's, or 128).
         student_only: add a ``student-only`` row per student architecture.
+        stages: per method, the stages to run (default: all of them), e.g.
+            ``{"tinybert": ["intermediate", "prediction"]}`` skips general
+            distillation (TinyBERT's "w/o GD" ablation).
         augment: distil TinyBERT and the BiLSTM on their papers' augmented transfer
             sets (the training split plus copies labelled by the teacher). None: the
             budget's default (off for ``"smoke"``/``"small"``, so that every method
@@ -695,9 +699,10 @@ def compare(
     spec = get_spec(task)  # unknown tasks raise, listing the valid ones
     seeds = [int(s) for s in seeds]
     config = {k: dict(v) for k, v in (config or {}).items()}
-    unknown = sorted(set(config) - set(methods))
-    if unknown:
-        raise ValueError(f"config names method(s) {unknown} that are not in methods={methods}.")
+    for what, given in (("config", config), ("stages", stages or {})):
+        unknown = sorted(set(given) - set(methods))
+        if unknown:
+            raise ValueError(f"{what} names method(s) {unknown} that are not in methods={methods}.")
     output_dir = Path(output_dir)
     key = {
         "task": task,
@@ -709,12 +714,16 @@ def compare(
         "config": config,
         "corpus": None if corpus is None else _fingerprint_texts(corpus),
         "augment": _augment_key(augment),
+        "stages": {k: list(v) for k, v in (stages or {}).items()},
     }
     key = json.loads(json.dumps(key, default=str))  # as compare.json will hold it
     _claim(output_dir, key, overwrite)
 
     prep = _prepare(task, teacher, budget, dict(task_kwargs or {}), corpus, max_length, verbose)
-    plans = [_plan(name, student, budget, config.get(name, {}), prep, augment) for name in methods]
+    plans = [
+        _plan(name, student, budget, config.get(name, {}), prep, augment, (stages or {}).get(name))
+        for name in methods
+    ]
     headline = _column(spec, spec.eval_splits[0], spec.metrics[0])
     metric_cols = [_column(spec, s, m) for s in spec.eval_splits for m in spec.metrics]
 
@@ -818,7 +827,13 @@ def _claim(output_dir: Path, key: dict, overwrite: bool) -> None:
 
 
 def _plan(
-    name: str, student, budget: Budget, overrides: dict, prep: _Prepared, augment=None
+    name: str,
+    student,
+    budget: Budget,
+    overrides: dict,
+    prep: _Prepared,
+    augment=None,
+    stages: Sequence[str] | None = None,
 ) -> dict:
     """Resolve one method: its student, its config, and a clear error if it cannot run."""
     from kdzoo.zoo.base import get_method
@@ -838,6 +853,13 @@ def _plan(
         preset = recipe.get("student") or default_student(name, prep.teacher.config)
     method_config = _method_config(name, budget, overrides, recipe)
     method = get_method(name, **method_config)
+    unknown = [s for s in stages or () if s not in method.stages]
+    if unknown or (stages is not None and not stages):
+        raise ValueError(
+            f"stages for {name} must be a non-empty subset of {list(method.stages)}; "
+            f"got {list(stages)}."
+        )
+    chosen = [s for s in method.stages if stages is None or s in stages]
     if name == "bilstm":
         if not _is_bilstm(preset):
             raise ValueError(f"bilstm distils into a BiLSTM preset, not '{preset}'.")
@@ -853,7 +875,8 @@ def _plan(
             s: budget.batch_size or int(_recipe_value(recipe.get("batch_size"), s, 32))
             for s in method.stages
         },
-        "augmentation": _augmentation(name, method, prep.task, budget, augment),
+        "augmentation": _augmentation(name, method, prep.task, budget, augment, chosen),
+        "stages": chosen,
     }
 
 
@@ -890,7 +913,9 @@ def _augment_key(augment):
     return {k: str(v) if isinstance(v, plain) else type(v).__name__ for k, v in augment.items()}
 
 
-def _augmentation(name: str, method, task: str, budget: Budget, augment) -> dict | None:
+def _augmentation(
+    name: str, method, task: str, budget: Budget, augment, stages: Sequence[str] | None = None
+) -> dict | None:
     """The recipe's augmentation for this method, scaled to the budget; None when the
     paper distils without one or ``augment`` is off."""
     from kdzoo.baselines import paper_recipe
@@ -903,8 +928,8 @@ def _augmentation(name: str, method, task: str, budget: Budget, augment) -> dict
     copies = resources.get("copies") or budget.augment_copies
     if copies is not None:
         options[_COPIES[spec["augmenter"]]] = int(copies)
-    task_stages = [s for s in method.stages if s not in method.unlabelled_stages]
-    if sorted(spec["stages"]) != sorted(task_stages):
+    task_stages = [s for s in stages or method.stages if s not in method.unlabelled_stages]
+    if not set(task_stages) <= set(spec["stages"]):
         raise ValueError(
             f"{name}'s recipe augments stages {spec['stages']}, but compare can only "
             f"augment all its task stages {task_stages}."
@@ -975,7 +1000,7 @@ def _augmented_inputs(plan: dict, prep: _Prepared, student, bilstm: bool, split)
         first, second = split.columns(prep.spec)
         words = prep.words.encode_pair(first, second, prep.max_length)
         return {"student_inputs": words, "teacher_logits": logits["logits"]}
-    task_stages = [s for s in plan["method"].stages if s not in plan["method"].unlabelled_stages]
+    task_stages = [s for s in plan["stages"] if s not in plan["method"].unlabelled_stages]
     wanted = _cached_layers(plan["method"], task_stages, prep.teacher, student)
     if wanted is not None and _cache_bytes(wanted, prep.teacher.config, bert_x) > _MAX_CACHED_BYTES:
         wanted = None  # too big to hold: the teacher runs live for the layers
@@ -1149,7 +1174,7 @@ def _general_stage(plan, prep, output_dir, verbose) -> dict | None:
     from kdzoo.api import distill, save_state
 
     method, preset = plan["method"], plan["student"]
-    general = [s for s in method.stages if s in method.unlabelled_stages]
+    general = [s for s in plan["stages"] if s in method.unlabelled_stages]
     if not general or prep.corpus_x is None or plan["epochs"][general[0]] == 0:
         return None
     teacher = prep.mlm_teacher if method.needs_mlm_head else prep.teacher
@@ -1221,15 +1246,20 @@ def _method_run(plan, seed, prep, budget, output_dir, verbose, augment=None) -> 
         layers = method.build_layers(prep.teacher, student, prep.max_length)
         load_state(_general_dir(output_dir, plan) / "state.npz", student, layers)
     general_info = general or {}
-    task_stages = [s for s in method.stages if s not in method.unlabelled_stages]
+    task_stages = [s for s in plan["stages"] if s not in method.unlabelled_stages]
+    skipped = [s for s in method.stages if s not in plan["stages"]]
     config = {
         **plan["config"],
         "student": preset,
-        "epochs": {s: plan["epochs"][s] for s in method.stages},
-        "batch_size": {s: plan["batch_size"][s] for s in method.stages},
+        "epochs": {s: plan["epochs"][s] for s in plan["stages"]},
+        "batch_size": {s: plan["batch_size"][s] for s in plan["stages"]},
         "general stage": "ran once, shared by seeds" if general else "skipped (no corpus)",
         "sequence_length": prep.sequence_length(bilstm),
     }
+    if skipped:
+        config["skipped stages"] = skipped
+        if set(skipped) & set(method.unlabelled_stages):
+            config["general stage"] = "skipped (not in stages)"
     aug = plan.get("augmentation")
     if aug is not None:
         resources = _augment_setting(augment, budget)[1]

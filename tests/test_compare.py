@@ -619,3 +619,81 @@ def test_progress_shows_the_overall_bar_and_a_keras_line_per_epoch(teacher, tmp_
     out, err = capfd.readouterr()
     assert "compare on synth-sentiment" in err  # tqdm: method x seed
     assert "ms/step" in out and "kd_loss" in out  # Keras: one line per epoch
+
+
+def test_stages_runs_a_subset_and_says_so(teacher, tmp_path):
+    call = dict(
+        methods=["tinybert"],
+        task="synth-sentiment",
+        teacher=teacher,
+        student=SAME_WIDTH,
+        seeds=(0,),
+        budget="smoke",
+        student_only=False,
+        plot=False,
+        verbose=0,
+    )
+    t = kdzoo.compare(
+        **call, output_dir=tmp_path / "a", stages={"tinybert": ["intermediate", "prediction"]}
+    ).table
+    config = json.loads(t.loc["tinybert", "config"])
+    assert config["skipped stages"] == ["general"]
+    assert config["general stage"] == "skipped (not in stages)"
+    assert set(config["epochs"]) == {"intermediate", "prediction"}
+    assert t.loc["tinybert", "steps"] == 2 * math.ceil(200 / 32)  # no corpus steps
+    with pytest.raises(ValueError, match="non-empty subset"):
+        kdzoo.compare(**call, output_dir=tmp_path / "b", stages={"tinybert": ["task"]})
+    with pytest.raises(ValueError, match=r"stages names method\(s\) \['kd'\]"):
+        kdzoo.compare(**call, output_dir=tmp_path / "c", stages={"kd": ["task"]})
+
+
+def test_ablate_tabulates_variants_beside_the_paper(teacher, tmp_path, monkeypatch):
+    variants = {
+        "TinyBERT4": {},
+        "w/o GD": {"stages": ["intermediate", "prediction"]},
+        "w/o Attn": {"config": {"attention_weight": 0.0}},
+    }
+    call = dict(
+        task="synth-sentiment",
+        teacher=teacher,
+        student=SAME_WIDTH,
+        seeds=(0, 1),
+        budget="smoke",
+        output_dir=tmp_path,
+        published={
+            "TinyBERT4": "TinyBERT4",
+            "w/o GD": "TinyBERT4 w/o GD",
+            "w/o Attn": "TinyBERT4 w/o Attn",
+        },
+        verbose=0,
+    )
+    ab = kdzoo.ablate("tinybert", variants, **call)
+    t = ab.table
+    assert list(t.index) == list(variants)
+    assert t.loc["TinyBERT4", "delta"] == 0.0
+    for name in variants:
+        values = t.loc[name, "values"]
+        assert len(values) == 2 and t.loc[name, "mean"] == pytest.approx(np.mean(values), abs=1e-4)
+        assert t.loc[name, "delta"] == pytest.approx(
+            t.loc[name, "mean"] - t.loc["TinyBERT4", "mean"]
+        )
+    # the paper's TinyBERT4 ablation averages (Tables 2-3, avg of MNLI-m/mm, MRPC, CoLA)
+    assert t["paper"].tolist() == [75.6, 72.5, 71.0]
+    assert t["paper delta"].tolist() == pytest.approx([0.0, -3.1, -4.6])
+    assert "attention_weight" in t.loc["w/o Attn", "config"]
+    assert "skipped stages" in t.loc["w/o GD", "config"]
+    verdict = ab.verdict()
+    assert list(verdict.index) == ["w/o GD", "w/o Attn"]
+    assert set(verdict["verdict"]) <= {"reproduces", "within noise", "opposite"}
+    assert "w/o GD" in ab.format() and "paper" in ab.format()
+    ab.plot()
+    assert (tmp_path / "ablation.png").stat().st_size > 0
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("finished variants must be read back, not re-run")
+
+    monkeypatch.setattr("kdzoo.api.distill", refuse)
+    again = kdzoo.ablate("tinybert", {"TinyBERT4": {}}, **{**call, "published": None})
+    assert again.table.loc["TinyBERT4", "mean"] == t.loc["TinyBERT4", "mean"]
+    with pytest.raises(ValueError, match="unknown key"):
+        kdzoo.ablate("tinybert", {"x": {"epochs": 3}}, **call)

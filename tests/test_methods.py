@@ -234,6 +234,37 @@ def test_distilbert_initialises_student_from_teacher_layers():
     )
 
 
+def test_lad_uniform_aggregation_is_the_ungated_baseline():
+    """aggregation="uniform": no gates, and student layer j learns teacher layer g(j)."""
+    from kdzoo.losses import aggregated_hidden_mse
+    from kdzoo.mapping import lad_mapping
+
+    teacher, student = mc.models("lad")
+    x, y = mc.batch(0)
+    method = get_method("lad", aggregation="uniform")
+    d = Distiller(method, teacher, student, seq_length=mc.LENGTH)
+    assert d.aux_layers == {}
+    t_hidden = teacher(x, output_hidden_states=True)["hidden_states"]
+    s_hidden = student(x, output_hidden_states=True)["hidden_states"]
+    n, m = len(t_hidden) - 1, len(s_hidden) - 1
+    targets = [t_hidden[g] for g in lad_mapping(n, m)]
+    expected = aggregated_hidden_mse(s_hidden[1:], targets)
+    terms = method.loss_terms(
+        "task",
+        x,
+        y,
+        {**teacher(x), "hidden_states": t_hidden},
+        {**student(x), "hidden_states": s_hidden},
+        {},
+        False,
+    )
+    assert to_numpy(terms["hidden_loss"]) == pytest.approx(to_numpy(expected), rel=1e-5)
+    gated = get_method("lad").teacher_layers("task", n, m)["hidden"]
+    assert method.teacher_layers("task", n, m)["hidden"] == lad_mapping(n, m) != gated
+    with pytest.raises(ValueError, match="'gated' or 'uniform'"):
+        get_method("lad", aggregation="mean").build_layers(teacher, student, mc.LENGTH)
+
+
 def test_lad_gates_have_their_own_learning_rate():
     teacher, student = mc.models("lad")
     method = get_method("lad", learning_rate=3e-3, gate_learning_rate=0.0)

@@ -52,6 +52,10 @@ class LADConfig(MethodConfig):
         reverse: aggregate from the top layer down (``--reverse_gate``).
         init: ``"even"``, ``"first"`` or ``"none"``.
         rounding: ``None`` or ``"floor"`` for depths that do not divide.
+        aggregation: ``"gated"`` (LAD: each student layer learns the gated aggregate
+            of all teacher layers up to its mapped one) or ``"uniform"`` (no gates:
+            student layer m learns teacher layer g(m) alone, the uniform mapping that
+            LAD is compared with; everything else the same).
     """
 
     hard_weight: float = 0.8
@@ -62,6 +66,7 @@ class LADConfig(MethodConfig):
     reverse: bool = False
     init: str = "even"
     rounding: str | None = None
+    aggregation: str = "gated"
     learning_rate: float = 3e-5
     warmup: float = 0.3
 
@@ -81,6 +86,12 @@ class LAD(Method):
         lad_mapping(tc.num_hidden_layers, sc.num_hidden_layers, rounding=self.config.rounding)
 
     def build_layers(self, teacher, student, seq_length=None):
+        if self.config.aggregation not in ("gated", "uniform"):
+            raise ValueError(
+                f"LAD aggregation must be 'gated' or 'uniform', not '{self.config.aggregation}'."
+            )
+        if self.config.aggregation == "uniform":
+            return {}  # no gates to train
         if seq_length is None:
             raise ValueError(
                 "LAD's gates normalise over [sequence, hidden]: pass seq_length (inputs must "
@@ -115,6 +126,10 @@ class LAD(Method):
     def teacher_layers(self, stage, teacher_layers, student_layers):
         if self.config.teacher_dropout:
             return None
+        c = self.config
+        if c.aggregation == "uniform":  # only the mapped layers
+            mapped = lad_mapping(teacher_layers, student_layers, rounding=c.rounding)
+            return {"hidden": mapped, "attention": []}
         # every layer feeds the gated aggregation; the embeddings do not
         return {"hidden": list(range(1, teacher_layers + 1)), "attention": []}
 
@@ -125,10 +140,13 @@ class LAD(Method):
         c = self.config
         t_layers = teacher_out["hidden_states"][1:]
         s_layers = student_out["hidden_states"][1:]
-        gates = [layers[f"lad_gate_{i}"] for i in range(2, len(t_layers) + 1)]
-        if c.reverse:
-            gates = gates[::-1]
-        aggregates = aggregate_teacher_layers(t_layers, gates, reverse=c.reverse)
+        if c.aggregation == "uniform":
+            aggregates = list(t_layers)  # each teacher layer alone
+        else:
+            gates = [layers[f"lad_gate_{i}"] for i in range(2, len(t_layers) + 1)]
+            if c.reverse:
+                gates = gates[::-1]
+            aggregates = aggregate_teacher_layers(t_layers, gates, reverse=c.reverse)
         targets = [
             aggregates[i - 1]
             for i in lad_mapping(len(t_layers), len(s_layers), rounding=c.rounding)

@@ -144,9 +144,13 @@ class TinyBERT(Method):
         return h
 
     def student_flags(self, stage):
-        if stage in _INTERMEDIATE:
-            return {"output_hidden_states": True, "output_attention_scores": True}
-        return {}
+        if stage not in _INTERMEDIATE:
+            return {}
+        w = self._weights()  # ask only for what a switched-on loss reads
+        return {
+            "output_hidden_states": w["embedding_loss"] > 0 or w["hidden_loss"] > 0,
+            "output_attention_scores": w["attention_loss"] > 0,
+        }
 
     teacher_flags = student_flags
 
