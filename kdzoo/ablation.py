@@ -3,7 +3,8 @@ numbers beside them.
 
 :func:`ablate` runs :func:`kdzoo.compare` once per variant (each in its own directory
 under ``output_dir``, so finished variants are skipped on a second call and a variant
-shared by two ablations, such as TinyBERT's full model, runs once) and tabulates the
+shared by two ablations, such as TinyBERT's full model, runs once: a variant's directory
+is named by a hash of what it runs) and tabulates the
 method's row of each::
 
     ab = kdzoo.ablate(
@@ -29,7 +30,8 @@ Book chapter: ``book/ablations/index.md``.
 
 from __future__ import annotations
 
-import re
+import hashlib
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,8 +44,12 @@ __all__ = ["Ablation", "ablate"]
 _VARIANT_KEYS = {"config", "stages", "augment", "student"}
 
 
-def _slug(name: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "variant"
+def _directory(name: str, variant: Mapping[str, Any]) -> str:
+    """A variant's directory, named by a hash of what it runs (not of ``name``), so
+    that identical variants of different ablations (each table's full model) share runs.
+    Each directory's ``compare.json`` records the configuration."""
+    content = json.dumps(dict(variant), sort_keys=True, default=str)
+    return f"{hashlib.sha256(content.encode()).hexdigest()[:10]}"
 
 
 @dataclass
@@ -108,6 +114,36 @@ class Ablation:
                 }
             )
         return pd.DataFrame(rows).set_index("variant")
+
+    def report(self) -> str:
+        """A Markdown paragraph that says, from :meth:`verdict`, where the paper's
+        ordering reproduces and where it does not (for pages built from live runs)."""
+        v = self.verdict()
+        ref = self.table.loc[self.reference]
+        lines = [
+            f"Reference **{self.reference}**: {self.headline} {ref['mean']:.3f} ± "
+            f"{ref['std']:.3f} over {int(ref['seeds'])} seeds."
+        ]
+        groups = {
+            "reproduces": "The paper's direction reproduces, beyond the noise, for",
+            "opposite": "The change goes the other way than in the paper, beyond the noise, for",
+            "within noise": "The change is within the seed-to-seed noise (no conclusion) for",
+            "no paper number": "The paper reports no number for",
+        }
+        for key, text in groups.items():
+            names = list(v.index[v["verdict"] == key])
+            if names:
+                items = ", ".join(
+                    f"**{n}** ({v.loc[n, 'ours Δ']:+.3f}"
+                    + (
+                        f"; paper {v.loc[n, 'paper Δ']:+.1f})"
+                        if not np.isnan(v.loc[n, "paper Δ"])
+                        else ")"
+                    )
+                    for n in names
+                )
+                lines.append(f"{text} {items}.")
+        return " ".join(lines)
 
     def format(self) -> str:
         """The table as text, ``mean ± std`` per variant beside the paper's numbers."""
@@ -199,9 +235,7 @@ def ablate(
                 f"variant '{name}' has unknown key(s) {unknown}; a variant takes "
                 f"{sorted(_VARIANT_KEYS)}."
             )
-    slugs = [_slug(n) for n in variants]
-    if len(set(slugs)) != len(slugs):
-        raise ValueError(f"variant names must differ after slugging: {slugs}.")
+    slugs = [_directory(n, v) for n, v in variants.items()]
     output_dir = Path(output_dir)
     rows, results, headline = {}, {}, None
     for (name, v), slug in zip(variants.items(), slugs, strict=True):

@@ -11,6 +11,9 @@ all methods see the same data, seeds and number of steps per stage:
   steps; small students trained for a few hundred steps need larger ones, so every
   AdamW learning rate of every method is multiplied by the same ``lr_scale`` (their
   ratios, e.g. TinyBERT's intermediate vs prediction stage, stay the paper's).
+- ``"book"``: smaller than ``"small"`` (2,000 training examples, 2 epochs per stage),
+  so that the Jupyter Book can execute every ablation over three seeds when it is
+  built. Its differences are noisier than ``"small"``'s.
 - ``"paper"``: the papers' own recipes (``baselines/recipes.json``): epochs, batch
   sizes per stage, learning rates, and the augmented transfer sets of TinyBERT and
   Tang et al. Meant for a GPU and real GLUE data.
@@ -106,6 +109,20 @@ BUDGETS: dict[str, Budget] = {
         lr_scale=20.0,
         latency_runs=20,
         description="embedded tasks on 2 CPUs in minutes: 3 epochs per task stage",
+    ),
+    "book": Budget(
+        name="book",
+        epochs=2,
+        general_epochs=1,
+        max_train_examples=2000,
+        max_eval_examples=None,
+        corpus_size=4000,
+        batch_size=32,
+        lr_scale=20.0,
+        latency_runs=5,
+        description="the book's executed ablations: 2,000 training examples, 2 epochs per "
+        "stage; a few seconds per run on 2 CPUs",
+        augment_copies=2,
     ),
     "paper": Budget(
         name="paper",

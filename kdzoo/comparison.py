@@ -970,12 +970,18 @@ def _augmenter(aug: dict, prep: _Prepared, resources: dict, verbose):
 
 
 def _transfer_set(aug: dict, prep: _Prepared, resources: dict, output_dir: Path, verbose):
-    """The training split plus its augmented copies (built once per compare directory,
-    shared by every seed, as the papers augment once)."""
+    """The training split plus its augmented copies, built once and kept in kdzoo's
+    cache: every seed, run and compare directory with the same training split, teacher
+    and augmentation reads the same transfer set (the papers augment once)."""
     from kdzoo.data.base import Split
+    from kdzoo.teachers import cache_dir
 
-    tag = json.dumps(aug, sort_keys=True)
-    path = output_dir / "augmented" / f"{aug['augmenter']}-{_fingerprint_texts([tag])[-16:]}.json"
+    texts = [t for col in prep.train.columns(prep.spec) if col for t in col]
+    what = [json.dumps(aug, sort_keys=True), prep.teacher_id, json.dumps(_augment_key(resources))]
+    key = _fingerprint_texts(what + texts)[-16:]
+    # kdzoo's cache, so that every compare (and every ablation variant) on the same
+    # training split with the same augmentation shares one transfer set
+    path = cache_dir() / "augmented" / f"{prep.task}-{aug['augmenter']}-{key}.json"
     if path.exists():
         held = json.loads(path.read_text())
         return Split(texts=held["texts"], meta={"source_index": held["source_index"]})

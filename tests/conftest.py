@@ -13,6 +13,19 @@ def pytest_report_header(config):
     return f"keras {keras.__version__}, backend: {BACKEND}"
 
 
+def pytest_collection_modifyitems(config, items):
+    """``@pytest.mark.orchestration`` tests check kdzoo's own Python bookkeeping around
+    training (compare and ablate options, files, the CLI), which is the same on every
+    backend; they run in the torch env. What differs per backend, the training itself,
+    is tested everywhere (test_methods, and compare's six-method run in test_compare)."""
+    if BACKEND == "torch":
+        return
+    skip = pytest.mark.skip(reason="orchestration test: backend-independent, runs in the torch env")
+    for item in items:
+        if "orchestration" in item.keywords:
+            item.add_marker(skip)
+
+
 def to_numpy(x):
     return np.asarray(keras.ops.convert_to_numpy(x))
 

@@ -203,7 +203,7 @@ def test_a_directory_that_is_not_a_compare_run_is_refused(tmp_path):
     [
         ({"methods": ["kd", "tinybertt"]}, r"unknown method 'tinybertt'.*lad.*tinybert"),
         ({"task": "mnlii"}, r"mnlii.*mnli"),
-        ({"budget": "huge"}, r"unknown budget 'huge'.*smoke, small, paper"),
+        ({"budget": "huge"}, r"unknown budget 'huge'.*smoke, small, book, paper"),
         ({"methods": []}, "at least one method"),
         ({"config": {"pkd": {"beta": 1}}}, r"config names method\(s\) \['pkd'\]"),
     ],
@@ -410,6 +410,7 @@ def test_cli_errors_exit_non_zero_with_the_reason(capsys, tmp_path):
     assert code == 1 and "data_dir=" in capsys.readouterr().err  # no GLUE data offline
 
 
+@pytest.mark.orchestration
 def test_a_pretrained_glue_checkpoint_is_fine_tuned_once_as_the_teacher(
     tmp_path, monkeypatch, offline
 ):
@@ -483,6 +484,7 @@ def _tiny_glue(tmp_path, transformers, head: bool = True):
     return tmp_path / "glue", ckpt
 
 
+@pytest.mark.orchestration
 def test_cli_compare_on_local_glue_with_a_local_checkpoint(tmp_path, capsys):
     """The GLUE path end to end: TSV files and an HF checkpoint that the test writes."""
     transformers = pytest.importorskip("transformers")
@@ -518,6 +520,7 @@ def test_the_paper_budget_runs_the_recipes_of_baselines():
     assert small == {"learning_rate": pytest.approx(2e-4)}  # 1e-5 x 20
 
 
+@pytest.mark.orchestration
 def test_augment_distils_tinybert_and_bilstm_on_teacher_labelled_transfer_sets(teacher, tmp_path):
     out = tmp_path / "aug"
     call = dict(
@@ -546,7 +549,9 @@ def test_augment_distils_tinybert_and_bilstm_on_teacher_labelled_transfer_sets(t
     assert t.loc["bilstm", "steps"] == math.ceil(
         json.loads(t.loc["bilstm", "config"])["augmentation"]["rows"] / 32
     )
-    files = sorted((out / "augmented").iterdir())
+    from kdzoo.teachers import cache_dir
+
+    files = sorted((cache_dir() / "augmented").iterdir())  # shared by every compare
     assert len(files) == 2
     for f in files:
         held = json.loads(f.read_text())
@@ -558,6 +563,7 @@ def test_augment_distils_tinybert_and_bilstm_on_teacher_labelled_transfer_sets(t
     assert json.loads(plain.loc["bilstm", "config"])["augmentation"].startswith("off")
 
 
+@pytest.mark.orchestration
 def test_augment_refuses_a_setting_that_needs_gold_labels(teacher, tmp_path):
     with pytest.raises(ValueError, match="read gold labels"):
         kdzoo.compare(
@@ -603,6 +609,7 @@ def test_the_paper_budget_keeps_per_stage_batch_sizes_and_augments():
     assert cmp._plan("tinybert", None, get_budget("small"), {}, prep)["augmentation"] is None
 
 
+@pytest.mark.orchestration
 def test_progress_shows_the_overall_bar_and_a_keras_line_per_epoch(teacher, tmp_path, capfd):
     kdzoo.compare(
         methods=["kd"],
@@ -621,6 +628,7 @@ def test_progress_shows_the_overall_bar_and_a_keras_line_per_epoch(teacher, tmp_
     assert "ms/step" in out and "kd_loss" in out  # Keras: one line per epoch
 
 
+@pytest.mark.orchestration
 def test_stages_runs_a_subset_and_says_so(teacher, tmp_path):
     call = dict(
         methods=["tinybert"],
@@ -647,6 +655,7 @@ def test_stages_runs_a_subset_and_says_so(teacher, tmp_path):
         kdzoo.compare(**call, output_dir=tmp_path / "c", stages={"kd": ["task"]})
 
 
+@pytest.mark.orchestration
 def test_ablate_tabulates_variants_beside_the_paper(teacher, tmp_path, monkeypatch):
     variants = {
         "TinyBERT4": {},
