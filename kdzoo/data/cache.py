@@ -158,8 +158,8 @@ class TeacherCache:
             progress: show a progress bar while computing.
 
         Returns:
-            ``{"logits": [N, C], "hidden_states/<i>": [N, L, H], "attention_scores/<i>":
-            [N, h, L, L]}`` as NumPy arrays.
+            The outputs as NumPy arrays under the keys ``logits`` [N, C],
+            ``hidden_states/<i>`` [N, L, H] and ``attention_scores/<i>`` [N, h, L, L].
         """
         from safetensors.numpy import load_file, save_file
 
