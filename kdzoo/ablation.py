@@ -85,7 +85,8 @@ class Ablation:
         ``"reproduces"`` when both changes have the same sign and ours is larger than
         its own noise (the larger of the two variants' standard deviations);
         ``"within noise"`` when ours is smaller than that noise; ``"opposite"`` when it
-        is larger and of the other sign; ``"no paper number"`` otherwise.
+        is larger and of the other sign; ``"no paper number"`` for a change beyond the
+        noise that the paper has no number for.
         """
         import pandas as pd
 
@@ -96,10 +97,10 @@ class Ablation:
                 continue
             noise = np.nanmax([row["std"], ref_std, 0.0])
             paper = row.get("paper delta", np.nan)
-            if np.isnan(paper):
-                verdict = "no paper number"
-            elif abs(row["delta"]) <= noise:
+            if abs(row["delta"]) <= noise:
                 verdict = "within noise"
+            elif np.isnan(paper):
+                verdict = "no paper number"
             elif np.sign(row["delta"]) == np.sign(paper):
                 verdict = "reproduces"
             else:
@@ -128,7 +129,7 @@ class Ablation:
             "reproduces": "The paper's direction reproduces, beyond the noise, for",
             "opposite": "The change goes the other way than in the paper, beyond the noise, for",
             "within noise": "The change is within the seed-to-seed noise (no conclusion) for",
-            "no paper number": "The paper reports no number for",
+            "no paper number": "The paper reports no number for (a change beyond the noise)",
         }
         for key, text in groups.items():
             names = list(v.index[v["verdict"] == key])

@@ -83,6 +83,23 @@ def test_distiller_with_cache_matches_running_the_teacher(tmp_path, name, stage)
         assert got[term] == pytest.approx(value, rel=1e-5, abs=1e-6), term
 
 
+def test_lad_uniform_reads_only_its_mapped_layers_from_the_cache(tmp_path):
+    teacher, student = mc.models("lad")
+    x, y = mc.batch(0)
+    method = get_method("lad", aggregation="uniform")
+    wanted = method.teacher_layers("task", 4, 2)
+    assert wanted["hidden"] == [2, 4]
+    cache = TeacherCache(tmp_path)
+    outputs = cache.teacher_outputs(teacher, x, hidden_layers=wanted["hidden"], progress=False)
+    live = Distiller(method, teacher, student, seq_length=mc.LENGTH)
+    live.compile(optimizer="sgd")
+    expected = live.evaluate(x, y, batch_size=8, verbose=0, return_dict=True)
+    cached = Distiller(method, teacher, student, seq_length=mc.LENGTH)
+    cached.compile(optimizer="sgd")
+    got = cached.evaluate(cache.attach(x, outputs), y, batch_size=8, verbose=0, return_dict=True)
+    assert got["hidden_loss"] == pytest.approx(expected["hidden_loss"], rel=1e-5)
+
+
 def test_mapped_layers_are_the_minimum():
     """PKD and TinyBERT cache only the layers their mapping reads (12 -> 4 here)."""
     assert get_method("pkd").teacher_layers("task", 12, 4) == {"hidden": [3, 6, 9], "attention": []}

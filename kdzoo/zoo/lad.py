@@ -138,19 +138,19 @@ class LAD(Method):
 
     def loss_terms(self, stage, x, y, teacher_out, student_out, layers, training):
         c = self.config
-        t_layers = teacher_out["hidden_states"][1:]
+        t_hidden = teacher_out["hidden_states"]
+        n = len(t_hidden) - 1
         s_layers = student_out["hidden_states"][1:]
-        if c.aggregation == "uniform":
-            aggregates = list(t_layers)  # each teacher layer alone
+        if c.aggregation == "uniform":  # each mapped teacher layer alone (read no other)
+            mapped = set(lad_mapping(n, len(s_layers), rounding=c.rounding))
+            aggregates = [t_hidden[i] if i in mapped else None for i in range(1, n + 1)]
         else:
+            t_layers = t_hidden[1:]
             gates = [layers[f"lad_gate_{i}"] for i in range(2, len(t_layers) + 1)]
             if c.reverse:
                 gates = gates[::-1]
             aggregates = aggregate_teacher_layers(t_layers, gates, reverse=c.reverse)
-        targets = [
-            aggregates[i - 1]
-            for i in lad_mapping(len(t_layers), len(s_layers), rounding=c.rounding)
-        ]
+        targets = [aggregates[i - 1] for i in lad_mapping(n, len(s_layers), rounding=c.rounding)]
         s, t = student_out["logits"], teacher_out["logits"]
         return {
             "ce_loss": c.hard_weight * hard_label_loss(s, y),
