@@ -44,8 +44,8 @@ __all__ = ["Ablation", "ablate"]
 _VARIANT_KEYS = {"config", "stages", "augment", "student"}
 
 
-def _directory(name: str, variant: Mapping[str, Any]) -> str:
-    """A variant's directory, named by a hash of what it runs (not of ``name``), so
+def _directory(variant: Mapping[str, Any]) -> str:
+    """A variant's directory, named by a hash of what it runs (not of its name), so
     that identical variants of different ablations (each table's full model) share runs.
     Each directory's ``compare.json`` records the configuration."""
     content = json.dumps(dict(variant), sort_keys=True, default=str)
@@ -236,7 +236,7 @@ def ablate(
                 f"variant '{name}' has unknown key(s) {unknown}; a variant takes "
                 f"{sorted(_VARIANT_KEYS)}."
             )
-    slugs = [_directory(n, v) for n, v in variants.items()]
+    slugs = [_directory(v) for v in variants.values()]
     output_dir = Path(output_dir)
     rows, results, headline = {}, {}, None
     for (name, v), slug in zip(variants.items(), slugs, strict=True):

@@ -158,12 +158,13 @@ class _Prepared:
     x_train: dict
     y_train: np.ndarray
     x_evals: dict[str, dict]
-    teacher_logits: np.ndarray
     corpus_x: dict | None
     mlm_teacher: Any
     corpus: Sequence[str] | None = None
     teacher_info: dict = field(default_factory=dict)
     _word_inputs: dict = field(default_factory=dict, repr=False)
+    verbose: int = 0
+    _teacher_inputs: dict = field(default_factory=dict, repr=False)
 
     @functools.cached_property
     def words(self):
@@ -198,22 +199,38 @@ class _Prepared:
         """Tokens (or words, for a BiLSTM) per example: the longest, not max_length."""
         return int(self.inputs("train", bilstm)["token_ids"].shape[1])
 
-    def teacher_outputs(self, hidden: Sequence[int], attention: Sequence[int]) -> dict:
-        """The training inputs with the teacher's cached outputs attached (see
-        :meth:`kdzoo.data.cache.TeacherCache.attach`); computed on first use."""
+    def with_teacher(self, x: dict, wanted: dict | None) -> dict:
+        """BERT inputs ``x`` with the teacher's outputs on every row, from the teacher
+        cache: the hidden states and attention maps ``wanted`` names (see
+        :func:`_cached_layers`), or only its logits when ``wanted`` is None, empty, or
+        too big to hold (above ``_MAX_CACHED_BYTES``; the Distiller then runs the
+        teacher live for the layers). Held in memory for the training split, which
+        every run of every method reads."""
         from kdzoo.data.cache import TeacherCache
         from kdzoo.teachers import cache_dir
 
+        if wanted is not None and _cache_bytes(wanted, self.teacher.config, x) > _MAX_CACHED_BYTES:
+            wanted = None
+        hidden, attention = (wanted or {}).get("hidden", []), (wanted or {}).get("attention", [])
+        memo = (x is self.x_train, tuple(hidden), tuple(attention))
+        if memo[0] and memo in self._teacher_inputs:
+            return self._teacher_inputs[memo]
         cache = TeacherCache(cache_dir() / "teacher-outputs")
         outputs = cache.teacher_outputs(
             self.teacher,
-            self.x_train,
+            x,
             hidden_layers=hidden,
             attention_layers=attention,
             extra={"teacher": self.teacher_id},
-            progress=False,
+            progress=bool(self.verbose),
         )
-        return cache.attach(self.x_train, outputs)
+        if hidden or attention:
+            out = cache.attach(x, outputs)
+        else:
+            out = {**x, "teacher_logits": outputs["logits"]}
+        if memo[0]:
+            self._teacher_inputs = {memo: out}  # one set at a time: LAD's can be large
+        return out
 
 
 def _cached_layers(method, stages, teacher, student) -> dict | None:
@@ -231,8 +248,7 @@ def _cached_layers(method, stages, teacher, student) -> dict | None:
 
 def _prepare(task, teacher, budget: Budget, task_kwargs, corpus, max_length, verbose):
     from kdzoo.data.base import get_spec, load_task
-    from kdzoo.data.cache import TeacherCache
-    from kdzoo.teachers import EmbeddedTeacher, TeacherRecipe, cache_dir, embedded_teacher
+    from kdzoo.teachers import EmbeddedTeacher, TeacherRecipe, embedded_teacher
     from kdzoo.tokenization import encode, trim_padding
 
     spec = get_spec(task)
@@ -274,10 +290,6 @@ def _prepare(task, teacher, budget: Budget, task_kwargs, corpus, max_length, ver
 
     # one fixed length for train and eval: the longest example, not max_length
     x_train, *x_evals = trim_padding(enc(train), *(enc(split) for split in evals.values()))
-    cache = TeacherCache(cache_dir() / "teacher-outputs")
-    logits = cache.teacher_outputs(
-        model, x_train, extra={"teacher": teacher_id}, progress=bool(verbose)
-    )["logits"]
     corpus_x = None
     if corpus is not None and budget.general_epochs != 0:
         texts = list(corpus)[: budget.corpus_size]
@@ -296,11 +308,11 @@ def _prepare(task, teacher, budget: Budget, task_kwargs, corpus, max_length, ver
         x_train=x_train,
         y_train=np.asarray(train.labels),
         x_evals=dict(zip(evals, x_evals, strict=True)),
-        teacher_logits=logits,
         corpus_x=corpus_x,
         mlm_teacher=mlm_teacher,
         corpus=corpus,
         teacher_info=info,
+        verbose=int(verbose),
     )
 
 
@@ -993,35 +1005,23 @@ def _transfer_set(aug: dict, prep: _Prepared, resources: dict, output_dir: Path,
     return split
 
 
-def _augmented_inputs(plan: dict, prep: _Prepared, student, bilstm: bool, split) -> dict:
-    """Model inputs of a transfer set with the teacher's outputs on every row."""
-    from kdzoo.data.cache import TeacherCache
-    from kdzoo.teachers import cache_dir
-
-    bert_x = prep.encode(split)
-    cache = TeacherCache(cache_dir() / "teacher-outputs")
-    extra = {"teacher": prep.teacher_id}
+def _train_inputs(plan: dict, prep: _Prepared, student, bilstm: bool, split=None) -> dict:
+    """The task stages' inputs, with the teacher's outputs on every row: the training
+    split (``split=None``) or an augmented transfer set. A BiLSTM reads words and the
+    teacher's logits; a BERT student also gets the cached layers its stages read."""
+    bert_x = prep.x_train if split is None else prep.encode(split)
     if bilstm:
-        logits = cache.teacher_outputs(prep.teacher, bert_x, extra=extra, progress=False)
-        first, second = split.columns(prep.spec)
-        words = prep.words.encode_pair(first, second, prep.max_length)
-        return {"student_inputs": words, "teacher_logits": logits["logits"]}
+        if split is None:
+            words = prep.inputs("train", True)
+        else:
+            first, second = split.columns(prep.spec)
+            words = prep.words.encode_pair(first, second, prep.max_length)
+        logits = prep.with_teacher(bert_x, None)["teacher_logits"]
+        return {"student_inputs": words, "teacher_logits": logits}
     task_stages = [s for s in plan["stages"] if s not in plan["method"].unlabelled_stages]
-    wanted = _cached_layers(plan["method"], task_stages, prep.teacher, student)
-    if wanted is not None and _cache_bytes(wanted, prep.teacher.config, bert_x) > _MAX_CACHED_BYTES:
-        wanted = None  # too big to hold: the teacher runs live for the layers
-    hidden, attention = (wanted or {}).get("hidden", []), (wanted or {}).get("attention", [])
-    outputs = cache.teacher_outputs(
-        prep.teacher,
-        bert_x,
-        hidden_layers=hidden,
-        attention_layers=attention,
-        extra=extra,
-        progress=False,
+    return prep.with_teacher(
+        bert_x, _cached_layers(plan["method"], task_stages, prep.teacher, student)
     )
-    if hidden or attention:
-        return cache.attach(bert_x, outputs)
-    return {**bert_x, "teacher_logits": outputs["logits"]}
 
 
 def _cache_bytes(wanted: dict, config, x: dict) -> int:
@@ -1270,20 +1270,12 @@ def _method_run(plan, seed, prep, budget, output_dir, verbose, augment=None) -> 
     if aug is not None:
         resources = _augment_setting(augment, budget)[1]
         transfer = _transfer_set(aug, prep, resources, output_dir, verbose)
-        x, y = _augmented_inputs(plan, prep, student, bilstm, transfer), None
+        x, y = _train_inputs(plan, prep, student, bilstm, transfer), None
         config["augmentation"] = {**aug, "rows": len(transfer)}
     else:
         if name in ("tinybert", "bilstm"):
             config["augmentation"] = "off (compare(augment=True) turns it on)"
-        y = prep.y_train
-        if bilstm:  # the BiLSTM reads words, the teacher's logits come from the cache
-            words = prep.inputs("train", True)
-            x = {"student_inputs": words, "teacher_logits": prep.teacher_logits}
-        else:
-            x = {**prep.x_train, "teacher_logits": prep.teacher_logits}
-            wanted = _cached_layers(method, task_stages, prep.teacher, student)
-            if wanted is not None and (wanted["hidden"] or wanted["attention"]):
-                x = prep.teacher_outputs(wanted["hidden"], wanted["attention"])
+        x, y = _train_inputs(plan, prep, student, bilstm), prep.y_train
     log(f"start {name} seed {seed}: {json.dumps(config, default=str)}")
     curve: list[dict] = []
     callbacks = [

@@ -65,6 +65,22 @@ def _six_call(teacher, out) -> dict:
     )
 
 
+def _one_seed(teacher, methods, **kwargs) -> dict:
+    """compare's arguments for one quick seed of ``methods`` on the tiny teacher."""
+    call = dict(
+        methods=methods,
+        task="synth-sentiment",
+        teacher=teacher,
+        student=SAME_WIDTH,
+        seeds=(0,),
+        budget="smoke",
+        student_only=False,
+        plot=False,
+        verbose=0,
+    )
+    return {**call, **kwargs}
+
+
 @pytest.fixture(scope="module")
 def six(teacher, tmp_path_factory):
     out = tmp_path_factory.mktemp("compare") / "six"
@@ -522,19 +538,7 @@ def test_the_paper_budget_runs_the_recipes_of_baselines():
 
 @pytest.mark.orchestration
 def test_augment_distils_tinybert_and_bilstm_on_teacher_labelled_transfer_sets(teacher, tmp_path):
-    out = tmp_path / "aug"
-    call = dict(
-        methods=["tinybert", "bilstm", "kd"],
-        task="synth-sentiment",
-        teacher=teacher,
-        student=SAME_WIDTH,
-        seeds=(0,),
-        budget="smoke",
-        output_dir=out,
-        student_only=False,
-        plot=False,
-        verbose=0,
-    )
+    call = _one_seed(teacher, ["tinybert", "bilstm", "kd"], output_dir=tmp_path / "aug")
     t = kdzoo.compare(**call, augment={"copies": 2}).table
     n = 200  # training examples of the tiny task
     for name in ["tinybert", "bilstm"]:
@@ -611,18 +615,7 @@ def test_the_paper_budget_keeps_per_stage_batch_sizes_and_augments():
 
 @pytest.mark.orchestration
 def test_progress_shows_the_overall_bar_and_a_keras_line_per_epoch(teacher, tmp_path, capfd):
-    kdzoo.compare(
-        methods=["kd"],
-        task="synth-sentiment",
-        teacher=teacher,
-        student=SAME_WIDTH,
-        seeds=(0,),
-        budget="smoke",
-        output_dir=tmp_path,
-        student_only=False,
-        plot=False,
-        verbose=1,
-    )
+    kdzoo.compare(**_one_seed(teacher, ["kd"], output_dir=tmp_path, verbose=1))
     out, err = capfd.readouterr()
     assert "compare on synth-sentiment" in err  # tqdm: method x seed
     assert "ms/step" in out and "kd_loss" in out  # Keras: one line per epoch
@@ -630,17 +623,7 @@ def test_progress_shows_the_overall_bar_and_a_keras_line_per_epoch(teacher, tmp_
 
 @pytest.mark.orchestration
 def test_stages_runs_a_subset_and_says_so(teacher, tmp_path):
-    call = dict(
-        methods=["tinybert"],
-        task="synth-sentiment",
-        teacher=teacher,
-        student=SAME_WIDTH,
-        seeds=(0,),
-        budget="smoke",
-        student_only=False,
-        plot=False,
-        verbose=0,
-    )
+    call = _one_seed(teacher, ["tinybert"])
     t = kdzoo.compare(
         **call, output_dir=tmp_path / "a", stages={"tinybert": ["intermediate", "prediction"]}
     ).table
