@@ -63,7 +63,8 @@ class Ablation:
             evaluation split).
         table: one row per variant: ``mean``, ``std`` and ``seeds`` of the headline
             metric, ``delta`` (change from the reference variant, the first one),
-            per-seed ``values``, ``train_s`` and ``config``; with ``published`` numbers
+            per-seed ``values`` (in the order of ``seed list``), ``train_s`` and
+            ``config``; with ``published`` numbers
             for ``paper`` and ``paper delta`` where the paper reports the variant.
         published: the paper's rows (baselines/) that the variants map to.
         output_dir: where the runs are.
@@ -82,20 +83,32 @@ class Ablation:
     def verdict(self) -> Any:
         """Per variant: does its change from the reference have the paper's sign?
 
+        The noise a change is measured against is, when the variant and the reference
+        ran the same seeds (as :func:`ablate` runs them), the standard deviation of the
+        per-seed differences: a seed fixes the student's initialisation, the data order
+        and the dropout masks for both variants, so much of the seed-to-seed spread is
+        shared and cancels in the difference. Otherwise it is the larger of the two
+        variants' standard deviations.
+
         ``"reproduces"`` when both changes have the same sign and ours is larger than
-        its own noise (the larger of the two variants' standard deviations);
-        ``"within noise"`` when ours is smaller than that noise; ``"opposite"`` when it
-        is larger and of the other sign; ``"no paper number"`` for a change beyond the
-        noise that the paper has no number for.
+        the noise; ``"within noise"`` when ours is not larger than the noise;
+        ``"opposite"`` when it is larger and of the other sign; ``"no paper number"``
+        for a change beyond the noise that the paper has no number for. With three
+        seeds this is a rule of thumb (about 1.7 standard errors for paired runs), not a
+        significance test.
         """
         import pandas as pd
 
         rows = []
-        ref_std = self.table.loc[self.reference, "std"]
+        ref = self.table.loc[self.reference]
         for name, row in self.table.iterrows():
             if name == self.reference:
                 continue
-            noise = np.nanmax([row["std"], ref_std, 0.0])
+            paired = _paired_differences(ref, row)
+            if paired is not None:
+                noise = float(np.std(paired, ddof=1))
+            else:
+                noise = float(np.nanmax([row["std"], ref["std"], 0.0]))
             paper = row.get("paper delta", np.nan)
             if abs(row["delta"]) <= noise:
                 verdict = "within noise"
@@ -109,7 +122,8 @@ class Ablation:
                 {
                     "variant": name,
                     "ours Δ": row["delta"],
-                    "noise (std)": noise,
+                    "noise": noise,
+                    "paired": paired is not None,
                     "paper Δ": paper,
                     "verdict": verdict,
                 }
@@ -125,17 +139,23 @@ class Ablation:
             f"Reference **{self.reference}**: {self.headline} {ref['mean']:.3f} ± "
             f"{ref['std']:.3f} over {int(ref['seeds'])} seeds."
         ]
+        if len(v) and v["paired"].all():
+            lines.append(
+                "Each change is the mean of the per-seed differences from the reference, "
+                "and its noise their standard deviation (the same seed starts both runs "
+                "from the same initialisation and data order)."
+            )
         groups = {
             "reproduces": "The paper's direction reproduces, beyond the noise, for",
             "opposite": "The change goes the other way than in the paper, beyond the noise, for",
-            "within noise": "The change is within the seed-to-seed noise (no conclusion) for",
+            "within noise": "The change is within the noise (no conclusion) for",
             "no paper number": "The paper reports no number for (a change beyond the noise)",
         }
         for key, text in groups.items():
             names = list(v.index[v["verdict"] == key])
             if names:
                 items = ", ".join(
-                    f"**{n}** ({v.loc[n, 'ours Δ']:+.3f}"
+                    f"**{n}** ({v.loc[n, 'ours Δ']:+.3f}, noise {v.loc[n, 'noise']:.3f}"
                     + (
                         f"; paper {v.loc[n, 'paper Δ']:+.1f})"
                         if not np.isnan(v.loc[n, "paper Δ"])
@@ -186,6 +206,14 @@ class Ablation:
         target = Path(path) if path is not None else self.output_dir / "ablation.png"
         atomic_write(target, lambda tmp: fig.savefig(tmp, dpi=120))
         return fig
+
+
+def _paired_differences(ref, row) -> np.ndarray | None:
+    """Per-seed differences ``row - ref`` when both ran the same (two or more) seeds."""
+    ref_seeds, seeds = ref.get("seed list"), row.get("seed list")
+    if not isinstance(ref_seeds, list) or ref_seeds != seeds or len(seeds) < 2:
+        return None
+    return np.asarray(row["values"], float) - np.asarray(ref["values"], float)
 
 
 def ablate(
@@ -259,12 +287,13 @@ def ablate(
         )
         headline = res.headline
         row = res.table.loc[method]
-        runs = res.runs[res.runs["name"] == method]
+        runs = res.runs[res.runs["name"] == method].sort_values("seed")
         rows[name] = {
             "mean": float(row[headline]),
             "std": float(row.get(f"{headline} std", np.nan)),
             "seeds": int(row["seeds"]),
             "values": [round(float(x), 4) for x in runs[headline]],
+            "seed list": [int(x) for x in runs["seed"]],
             "train_s": float(row["train_s"]),
             "config": row["config"],
         }
