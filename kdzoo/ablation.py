@@ -149,7 +149,7 @@ class Ablation:
             "reproduces": "The paper's direction reproduces, beyond the noise, for",
             "opposite": "The change goes the other way than in the paper, beyond the noise, for",
             "within noise": "The change is within the noise (no conclusion) for",
-            "no paper number": "The paper reports no number for (a change beyond the noise)",
+            "no paper number": "A change beyond the noise, with no paper number to compare, for",
         }
         for key, text in groups.items():
             names = list(v.index[v["verdict"] == key])

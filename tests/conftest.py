@@ -17,13 +17,19 @@ def pytest_collection_modifyitems(config, items):
     """``@pytest.mark.orchestration`` tests check kdzoo's own Python bookkeeping around
     training (compare and ablate options, files, the CLI), which is the same on every
     backend; they run in the torch env. What differs per backend, the training itself,
-    is tested everywhere (test_methods, and compare's six-method run in test_compare)."""
+    is tested everywhere (test_methods, and compare's six-method run in test_compare).
+    ``no_backend`` modules (data, baselines, the hub guard) run no Keras code at all."""
     if BACKEND == "torch":
         return
-    skip = pytest.mark.skip(reason="orchestration test: backend-independent, runs in the torch env")
+    reasons = {
+        "orchestration": "orchestration test: backend-independent, runs in the torch env",
+        "no_backend": "runs no Keras code: tested once, in the torch env",
+    }
     for item in items:
-        if "orchestration" in item.keywords:
-            item.add_marker(skip)
+        for marker, reason in reasons.items():
+            if marker in item.keywords:
+                item.add_marker(pytest.mark.skip(reason=reason))
+                break
 
 
 def to_numpy(x):

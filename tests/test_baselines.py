@@ -25,6 +25,8 @@ from kdzoo.augment import TangAugmenter, TinyBertAugmenter
 from kdzoo.models.bert import PRESETS
 from kdzoo.models.bilstm import BILSTM_PRESETS
 
+pytestmark = pytest.mark.no_backend  # runs no Keras code: tested in the torch env only
+
 ROOT = Path(__file__).parents[1]
 ROWS = list(csv.DictReader((ROOT / "baselines" / "published.csv").open()))
 RECIPES = json.loads((ROOT / "baselines" / "recipes.json").read_text())["methods"]

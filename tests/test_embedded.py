@@ -9,6 +9,8 @@ import pytest
 import kdzoo
 from kdzoo.data.embedded import embedded_corpus, load_embedded
 
+pytestmark = pytest.mark.no_backend  # runs no Keras code: tested in the torch env only
+
 NLI = load_embedded("synth-nli", train_size=1500, dev_size=300, test_size=300)
 SENT = load_embedded("synth-sentiment", train_size=1500, dev_size=300, test_size=300)
 

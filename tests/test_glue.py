@@ -26,6 +26,8 @@ from kdzoo.data.metrics import (
 )
 from kdzoo.hub import HubUnavailableError
 
+pytestmark = pytest.mark.no_backend  # runs no Keras code: tested in the torch env only
+
 # ----------------------------------------------------------------------------- fixtures
 
 MNLI_TRAIN_HEADER = [

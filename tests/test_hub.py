@@ -8,6 +8,8 @@ import pytest
 
 from kdzoo import hub
 
+pytestmark = pytest.mark.no_backend  # runs no Keras code: tested in the torch env only
+
 
 def test_local_directory_is_used(tmp_path):
     assert hub.resolve_pretrained(tmp_path) == tmp_path
