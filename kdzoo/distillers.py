@@ -44,6 +44,12 @@ __all__ = ["Distiller"]
 _SPLIT_KEYS = ("student_inputs", "teacher_inputs", "teacher_logits", "teacher_outputs")
 
 
+def _constant(value):
+    """A precomputed teacher output as a tensor outside the gradient. ``fit`` hands over
+    tensors; ``train_on_batch`` on torch passes NumPy arrays through unchanged."""
+    return ops.stop_gradient(ops.convert_to_tensor(value))
+
+
 class Distiller(keras.Model):
     """Train ``student`` from a frozen ``teacher`` with ``method`` at ``stage``.
 
@@ -109,13 +115,13 @@ class Distiller(keras.Model):
 
     def _cached(self, cached, flags):
         n = self.teacher.config.num_hidden_layers
-        out = {"logits": ops.stop_gradient(cached["logits"])}
+        out = {"logits": _constant(cached["logits"])}
         for group, flag, length, what in (
             ("hidden_states", "output_hidden_states", n + 1, "hidden state"),
             ("attention_scores", "output_attention_scores", n, "attention map"),
         ):
             if group in cached:
-                layers = {k: ops.stop_gradient(v) for k, v in cached[group].items()}
+                layers = {k: _constant(v) for k, v in cached[group].items()}
                 out[group] = CachedLayers(layers, length, what)
             elif flags.get(flag):
                 raise ValueError(
@@ -132,7 +138,7 @@ class Distiller(keras.Model):
         if isinstance(x, dict) and "teacher_outputs" in x:
             return self._cached(x["teacher_outputs"], flags)
         if logits is not None and not any(flags.values()):
-            return {"logits": ops.stop_gradient(logits)}
+            return {"logits": _constant(logits)}
         if teacher_x is None:
             raise ValueError(
                 "the teacher has no inputs: pass 'teacher_inputs' beside 'student_inputs', "

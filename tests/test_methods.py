@@ -299,3 +299,36 @@ def test_distilbert_takes_mask_ids_from_the_tokenizer():
     assert method.config.mask_token_id == tok.mask_token_id
     assert set(method.config.special_token_ids) == set(tok.all_special_ids)
     assert get_method("kd").with_tokenizer(tok).config == get_method("kd").config
+
+
+def test_tinybert_joint_prediction_adds_the_soft_cross_entropy_to_the_intermediate_stage():
+    """intermediate_prediction_weight λ: the intermediate terms are unchanged and
+    λ · soft CE (mean over batch × classes) joins them, as TextBrewer trains."""
+    keras.utils.set_random_seed(0)
+    teacher, student = mc.models("tinybert")
+    x, y = mc.batch(0)
+    plain = Distiller(get_method("tinybert"), teacher, student, stage="intermediate")
+    joint_method = get_method("tinybert", intermediate_prediction_weight=0.5)
+    joint = Distiller(joint_method, teacher, student, stage="intermediate", layers=plain.aux_layers)
+    assert joint.method.term_names("intermediate")[-1] == "prediction_loss"
+    assert not joint.method.uses_labels("intermediate")  # soft targets: no gold labels
+
+    def terms(d):
+        y_pred = d(x, training=False)
+        t_out = d.teacher_outputs(x, y_pred, training=False)
+        got = d.method.loss_terms(d.stage, x, y, t_out, y_pred, d.aux_layers, False)
+        return {k: float(to_numpy(v)) for k, v in got.items()}, y_pred, t_out
+
+    plain_terms = terms(plain)[0]
+    joint_terms, y_pred, t_out = terms(joint)
+    for name, value in plain_terms.items():
+        np.testing.assert_allclose(joint_terms[name], value, rtol=1e-5)
+    s, t = to_numpy(y_pred["logits"]).astype(np.float64), to_numpy(t_out["logits"])
+    p_t = np.exp(t - t.max(-1, keepdims=True))
+    p_t /= p_t.sum(-1, keepdims=True)
+    log_p_s = s - s.max(-1, keepdims=True)
+    log_p_s -= np.log(np.exp(log_p_s).sum(-1, keepdims=True))
+    expected = 0.5 * np.mean(-p_t * log_p_s)
+    np.testing.assert_allclose(joint_terms["prediction_loss"], expected, rtol=1e-5)
+    with pytest.raises(ValueError, match="intermediate_prediction_weight"):
+        Distiller(get_method("tinybert", intermediate_prediction_weight=-1), teacher, student)

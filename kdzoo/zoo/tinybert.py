@@ -58,6 +58,12 @@ class TinyBERTConfig(MethodConfig):
         prediction: ``"soft"`` (teacher's logits) or ``"hard"`` (gold labels, w/o Pred).
         temperature: t = 1 (§4.2).
         mean_over_classes: the official B·C mean of the soft CE (False: the paper's B).
+        intermediate_prediction_weight: λ of the prediction loss added to the
+            intermediate stage. 0 (default) is the official two-step task distillation,
+            intermediate layers first and the prediction layer after. TextBrewer's
+            TinyBERT examples train both at once (``GeneralDistiller`` with
+            ``intermediate_matches`` and ``kd_loss_weight``); kdzoo's benchmarks use 1 to
+            time the same step as TextBrewer and a hand-written loop.
         learning_rate: 3e-5, the prediction stage (README; Table: {1,2,3}e-5).
         intermediate_learning_rate: 5e-5, constant (``task_distill.py`` default).
         general_learning_rate: 5e-5 (``general_distill.py`` default).
@@ -74,6 +80,7 @@ class TinyBERTConfig(MethodConfig):
     prediction: str = "soft"
     temperature: float = 1.0
     mean_over_classes: bool = True
+    intermediate_prediction_weight: float = 0.0
     learning_rate: float = 3e-5
     intermediate_learning_rate: float = 5e-5
     general_learning_rate: float = 5e-5
@@ -108,6 +115,8 @@ class TinyBERT(Method):
             raise ValueError("projection must be 'shared', 'per_layer' or 'none'.")
         tc, sc = teacher.config, student.config
         tinybert_mapping(tc.num_hidden_layers, sc.num_hidden_layers, c.mapping, rounding=c.rounding)
+        if c.intermediate_prediction_weight < 0:
+            raise ValueError("intermediate_prediction_weight must be >= 0.")
         if self._weights()["attention_loss"] > 0:
             check_same_heads(tc.num_attention_heads, sc.num_attention_heads)
         if c.projection == "none" and sc.hidden_size != tc.hidden_size:
@@ -155,7 +164,9 @@ class TinyBERT(Method):
     teacher_flags = student_flags
 
     def uses_labels(self, stage):
-        return stage == "prediction" and self.config.prediction == "hard"
+        c = self.config
+        joint = stage == "intermediate" and c.intermediate_prediction_weight > 0
+        return (stage == "prediction" or joint) and c.prediction == "hard"
 
     def teacher_layers(self, stage, teacher_layers, student_layers):
         if self.config.teacher_dropout:
@@ -176,6 +187,8 @@ class TinyBERT(Method):
         names = [n for n, w in self._weights().items() if w > 0]
         if not names:
             raise ValueError("every TinyBERT intermediate loss is switched off.")
+        if stage == "intermediate" and self.config.intermediate_prediction_weight > 0:
+            names.append("prediction_loss")
         return names
 
     # -- losses -------------------------------------------------------------------------
@@ -183,14 +196,7 @@ class TinyBERT(Method):
     def loss_terms(self, stage, x, y, teacher_out, student_out, layers, training):
         c = self.config
         if stage == "prediction":
-            s = student_out["logits"]
-            if c.prediction == "hard" or is_regression(s):
-                return {"prediction_loss": hard_label_loss(s, y)}
-            return {
-                "prediction_loss": soft_cross_entropy(
-                    s, teacher_out["logits"], c.temperature, mean_over_classes=c.mean_over_classes
-                )
-            }
+            return {"prediction_loss": self._prediction_loss(y, teacher_out, student_out)}
 
         s_hid, t_hid = student_out["hidden_states"], teacher_out["hidden_states"]
         mapping = tinybert_mapping(len(t_hid) - 1, len(s_hid) - 1, c.mapping, rounding=c.rounding)
@@ -215,7 +221,19 @@ class TinyBERT(Method):
             for i, ti in enumerate(mapping["attention"]):
                 total = total + attention_score_mse(s_att[i], t_att[ti], mask)
             terms["attention_loss"] = weights["attention_loss"] * total
+        if stage == "intermediate" and c.intermediate_prediction_weight > 0:
+            terms["prediction_loss"] = c.intermediate_prediction_weight * self._prediction_loss(
+                y, teacher_out, student_out
+            )
         return terms
+
+    def _prediction_loss(self, y, teacher_out, student_out):
+        c, s = self.config, student_out["logits"]
+        if c.prediction == "hard" or is_regression(s):
+            return hard_label_loss(s, y)
+        return soft_cross_entropy(
+            s, teacher_out["logits"], c.temperature, mean_over_classes=c.mean_over_classes
+        )
 
     def optimizer(self, stage, total_steps, layers):
         c = self.config

@@ -1,0 +1,443 @@
+"""Run kdzoo's benchmarks side by side and write the results with their targets.
+
+    python -m benchmarks                      # everything, every installed backend
+    python -m benchmarks --only step,inference --backends torch,jax
+    python -m benchmarks --smoke --out /tmp/b # tiny shapes: checks that it all runs
+
+Each measurement runs in its own process (``benchmarks/bench_*.py``, one JSON object
+each), so every backend starts clean and peak memory is per measurement. The harness
+then computes the ratios of the issue's targets table and writes
+``<out>/bench.json`` (every raw result, the ratios, the machine) and ``<out>/bench.md``
+(the same as tables). Times are medians of ``--runs`` runs after a warm-up, measured in
+this one invocation, so the ratios compare like with like.
+
+Smoke mode shrinks every shape (a 6-layer 128-wide teacher, a 2-layer student, a
+128×128 GEMM, a few sentences), so its numbers mean nothing; CI runs it to check that
+the harness and every script work and write valid results.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+BACKENDS = ("torch", "tensorflow", "jax")
+MEASURES = ("step", "inference", "augment", "cache")
+
+# (id, measure, what, target, direction): the issue's table.
+TARGETS = [
+    (
+        "1a",
+        "step",
+        "TinyBERT task-distillation step, kdzoo (torch) ÷ hand-written PyTorch",
+        1.10,
+        "<=",
+    ),
+    ("1b", "step", "same, kdzoo's best backend ÷ hand-written PyTorch", 0.95, "<="),
+    (
+        "1c",
+        "step",
+        "same, kdzoo (torch) ÷ TextBrewer GeneralDistiller, teacher every step",
+        1.0,
+        "<=",
+    ),
+    ("1d", "step", "kdzoo with cached teacher states (best backend) ÷ TextBrewer", 0.35, "<="),
+    ("2a", "inference", "kdzoo BERT-base inference (torch) ÷ HF BertModel", 1.10, "<="),
+    ("2b", "inference", "TinyBERT4 over BERT-base speedup through kdzoo (torch)", 15.0, ">="),
+    ("3", "step", "distillation step's FLOP/s ÷ GEMM peak (kdzoo, torch)", 0.70, ">="),
+    ("4", "augment", "TinyBERT augmentation, batched ÷ one pass per word (sentences/s)", 8.0, ">="),
+    ("5", "cache", "teacher cache: cached ÷ uncached KD step, second epoch (torch)", 0.35, "<="),
+]
+
+FULL = {
+    "step": [],
+    "inference": [],
+    "augment": ["--sentences", "40", "--n-samples", "20"],
+    "cache": [
+        "--teacher",
+        "bert-base",
+        "--student",
+        "tinybert-4l",
+        "--examples",
+        "128",
+        "--max-length",
+        "128",
+        "--batch-size",
+        "32",
+    ],
+}
+SMOKE = {
+    "step": [
+        "--teacher",
+        "mini-6l-128h",
+        "--student",
+        "mini-2l-64h",
+        "--vocab-size",
+        "1000",
+        "--batch-size",
+        "4",
+        "--length",
+        "16",
+        "--warmup",
+        "1",
+        "--gemm-size",
+        "128",
+    ],
+    "inference": [
+        "--teacher",
+        "mini-6l-128h",
+        "--student",
+        "mini-2l-64h",
+        "--bilstm",
+        "tang-mini",
+        "--vocab-size",
+        "1000",
+        "--batch-size",
+        "4",
+        "--length",
+        "16",
+        "--warmup",
+        "1",
+    ],
+    "augment": ["--sentences", "3", "--n-samples", "2", "--preset", "micro-2l-32h"],
+    "cache": ["--examples", "32", "--batch-size", "16", "--max-length", "16"],
+}
+
+
+def _installed(package: str) -> bool:
+    return importlib.util.find_spec(package) is not None
+
+
+def _backend_package(backend: str) -> str:
+    return {"torch": "torch", "tensorflow": "tensorflow", "jax": "jax"}[backend]
+
+
+def _run(script: str, backend: str, args: list[str], log) -> dict:
+    """One measurement in a fresh process; its last stdout line is its JSON result."""
+    env = {**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    command = [sys.executable, str(HERE / script), *args]
+    start = time.perf_counter()
+    proc = subprocess.run(command, env=env, capture_output=True, text=True)
+    seconds = time.perf_counter() - start
+    log(f"  {script} {' '.join(args[:2])} [{backend}]: {seconds:.0f} s, exit {proc.returncode}")
+    lines = proc.stdout.splitlines()
+    starts = [i for i, line in enumerate(lines) if line.startswith("{")]  # the object's first line
+    if proc.returncode != 0 or not starts:
+        tail = "\n".join((proc.stderr or proc.stdout).splitlines()[-15:])
+        return {"error": f"{script} {' '.join(args)} failed on {backend}:\n{tail}"}
+    result = json.loads("\n".join(lines[starts[-1] :]))
+    result["wall_seconds"] = seconds
+    return result
+
+
+def collect(args, log=print) -> list[dict]:
+    sizes = SMOKE if args.smoke else FULL
+    runs = ["--runs", str(args.runs)]
+    jobs: list[tuple[str, str, list[str]]] = []
+    if "step" in args.only:
+        for backend in args.backends:
+            for impl in ("kdzoo", "kdzoo-cached"):
+                jobs.append(("bench_step.py", backend, ["--impl", impl, *sizes["step"], *runs]))
+        if args.references:
+            for impl in ("torch", "textbrewer"):
+                jobs.append(("bench_step.py", "torch", ["--impl", impl, *sizes["step"], *runs]))
+    if "inference" in args.only:
+        for backend in args.backends:
+            jobs.append(
+                ("bench_inference.py", backend, ["--impl", "kdzoo", *sizes["inference"], *runs])
+            )
+        if args.references:
+            jobs.append(
+                ("bench_inference.py", "torch", ["--impl", "hf", *sizes["inference"], *runs])
+            )
+    for measure, script in (("augment", "bench_augment.py"), ("cache", "bench_cache.py")):
+        if measure in args.only:
+            for backend in args.backends:
+                out = Path(args.out) / f"{measure}-{backend}.json"
+                jobs.append((script, backend, [*sizes[measure], *runs, "--out", str(out)]))
+
+    results = []
+    for script, backend, job_args in jobs:
+        if script == "bench_step.py" and "textbrewer" in job_args and not _installed("textbrewer"):
+            results.append(
+                {
+                    "measure": "step",
+                    "impl": "textbrewer",
+                    "backend": "torch",
+                    "error": "textbrewer is not installed: pip install 'kdzoo[bench]'",
+                }
+            )
+            log("  textbrewer: not installed, skipped (pip install 'kdzoo[bench]')")
+            continue
+        result = _run(script, backend, job_args, log)
+        result.setdefault("measure", script.removeprefix("bench_").removesuffix(".py"))
+        result.setdefault("backend", backend)
+        results.append(result)
+    return results
+
+
+# ----------------------------------------------------------------------------- ratios
+
+
+def _find(results, measure, impl=None, backend=None):
+    for r in results:
+        if r.get("measure") != measure or "error" in r:
+            continue
+        if impl is not None and r.get("impl") != impl:
+            continue
+        if backend is not None and r.get("backend") != backend:
+            continue
+        return r
+    return None
+
+
+def ratios(results: list[dict]) -> list[dict]:
+    """The targets table: each row's value, or why it has none."""
+    steps = {
+        (r["impl"], r["backend"]): r
+        for r in results
+        if r.get("measure") == "step" and "error" not in r
+    }
+    hand = steps.get(("torch", "torch"))
+    brewer = steps.get(("textbrewer", "torch"))
+    kdzoo = {b: r for (impl, b), r in steps.items() if impl == "kdzoo"}
+    cached = {b: r for (impl, b), r in steps.items() if impl == "kdzoo-cached"}
+    best = min(kdzoo, key=lambda b: kdzoo[b]["step_ms"]) if kdzoo else None
+    best_cached = min(cached, key=lambda b: cached[b]["step_ms"]) if cached else None
+
+    def step_ratio(ours, ref):
+        return None if ours is None or ref is None else ours["step_ms"] / ref["step_ms"]
+
+    values: dict[str, tuple[float | None, str]] = {
+        "1a": (step_ratio(kdzoo.get("torch"), hand), "torch"),
+        "1b": (step_ratio(kdzoo.get(best), hand), best or ""),
+        "1c": (step_ratio(kdzoo.get("torch"), brewer), "torch"),
+        "1d": (step_ratio(cached.get(best_cached), brewer), best_cached or ""),
+        "3": (kdzoo["torch"]["efficiency"] if "torch" in kdzoo else None, "torch"),
+    }
+    inference = {
+        r["backend"]: r
+        for r in results
+        if r.get("measure") == "inference" and r.get("impl") == "kdzoo" and "error" not in r
+    }
+    hf = _find(results, "inference", impl="hf")
+    ours = inference.get("torch")
+    teacher_key = next((k for k in (ours or {}).get("models", {}) if k.startswith("teacher")), None)
+    student_key = next((k for k in (ours or {}).get("models", {}) if k.startswith("student")), None)
+    values["2a"] = (
+        ours["models"][teacher_key]["ms"] / hf["models"][teacher_key]["ms"]
+        if ours and hf
+        else None,
+        "torch",
+    )
+    values["2b"] = (
+        ours["models"][teacher_key]["ms"] / ours["models"][student_key]["ms"] if ours else None,
+        "torch",
+    )
+    augment = {
+        r["backend"]: r for r in results if r.get("measure") == "augment" and "error" not in r
+    }
+    if augment:
+        b = "torch" if "torch" in augment else sorted(augment)[0]
+        values["4"] = (augment[b].get("speedup"), b)
+    cache = {r["backend"]: r for r in results if r.get("measure") == "cache" and "error" not in r}
+    if cache:
+        b = "torch" if "torch" in cache else sorted(cache)[0]
+        values["5"] = (cache[b].get("ratio"), b)
+
+    rows = []
+    for tid, measure, what, target, direction in TARGETS:
+        value, backend = values.get(tid, (None, ""))
+        met = None if value is None else (value <= target if direction == "<=" else value >= target)
+        rows.append(
+            {
+                "id": tid,
+                "measure": measure,
+                "what": what,
+                "target": f"{direction} {target:g}",
+                "value": value,
+                "backend": backend,
+                "met": met,
+            }
+        )
+    return rows
+
+
+# ----------------------------------------------------------------------------- output
+
+
+def _fmt(value, digits=2):
+    return "—" if value is None else f"{value:.{digits}f}"
+
+
+def markdown(report: dict) -> str:
+    m = report["machine"]
+    kind = "smoke: shapes too small to mean anything" if report["smoke"] else "full"
+    lines = [
+        f"# kdzoo benchmarks ({kind})",
+        "",
+        f"{m.get('cpu', '?')}, {m.get('cores', '?')} cores, Python {m.get('python', '?')}; "
+        f"{', '.join(f'{k} {v}' for k, v in m.get('versions', {}).items() if v)}. "
+        f"Medians of {report['runs']} runs after a warm-up; {report['date']}; "
+        f"`{report['command']}`.",
+        "",
+        "## Targets",
+        "",
+        "| # | measure | target | value | backend | met |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in report["targets"]:
+        met = "—" if r["met"] is None else ("yes" if r["met"] else "**no**")
+        lines.append(
+            f"| {r['id']} | {r['what']} | {r['target']} | {_fmt(r['value'])} | "
+            f"{r['backend']} | {met} |"
+        )
+    steps = [r for r in report["results"] if r.get("measure") == "step" and "error" not in r]
+    if steps:
+        lines += [
+            "",
+            "## 1, 3. Distillation step",
+            "",
+            "| implementation | backend | step ms | GFLOP | GFLOP/s | GEMM GFLOP/s | "
+            "efficiency | peak RSS MB |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
+        for r in steps:
+            lines.append(
+                f"| {r['impl']} | {r['backend']} | {r['step_ms']:.1f} | "
+                f"{r['step_gflop']:.1f} | {r['achieved_gflops']:.1f} | "
+                f"{r['gemm_gflops']:.1f} | {r['efficiency']:.2f} | {r['peak_rss_mb']:.0f} |"
+            )
+    inference = [
+        r for r in report["results"] if r.get("measure") == "inference" and "error" not in r
+    ]
+    if inference:
+        lines += [
+            "",
+            "## 2. Inference",
+            "",
+            "| implementation | backend | model | ms | speedup over the teacher | peak RSS MB |",
+            "|---|---|---|---|---|---|",
+        ]
+        for r in inference:
+            teacher_ms = next(v["ms"] for k, v in r["models"].items() if k.startswith("teacher"))
+            for name, v in r["models"].items():
+                lines.append(
+                    f"| {r['impl']} | {r['backend']} | {name} | {v['ms']:.1f} | "
+                    f"{teacher_ms / v['ms']:.1f}× | {r['peak_rss_mb']:.0f} |"
+                )
+    augment = [r for r in report["results"] if r.get("measure") == "augment" and "error" not in r]
+    if augment:
+        lines += [
+            "",
+            "## 4. Augmentation",
+            "",
+            "| backend | batched sentences/s | unbatched sentences/s | speedup |",
+            "|---|---|---|---|",
+        ]
+        for r in augment:
+            lines.append(
+                f"| {r['backend']} | {r['batched']['sentences_per_second']:.1f} | "
+                f"{r['unbatched']['sentences_per_second']:.1f} | {r['speedup']:.2f} |"
+            )
+    cache = [r for r in report["results"] if r.get("measure") == "cache" and "error" not in r]
+    if cache:
+        lines += [
+            "",
+            "## 5. Teacher cache",
+            "",
+            "| backend | teacher → student | live step ms | cached step ms | ratio |",
+            "|---|---|---|---|---|",
+        ]
+        for r in cache:
+            lines.append(
+                f"| {r['backend']} | {r['teacher']} → {r['student']} | "
+                f"{r['live_step_ms']:.1f} | {r['cached_step_ms']:.1f} | {r['ratio']:.2f} |"
+            )
+    errors = [r for r in report["results"] if "error" in r]
+    if errors:
+        lines += ["", "## Not measured", ""] + [f"- {r['error'].splitlines()[0]}" for r in errors]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks", description=__doc__.splitlines()[0]
+    )
+    parser.add_argument(
+        "--only",
+        default=",".join(MEASURES),
+        help=f"comma-separated measures ({', '.join(MEASURES)})",
+    )
+    parser.add_argument(
+        "--backends",
+        default=None,
+        help="comma-separated Keras backends (default: every installed one)",
+    )
+    parser.add_argument("--runs", type=int, default=5, help="timed runs per measurement (≥ 5)")
+    parser.add_argument("--smoke", action="store_true", help="tiny shapes: check that it runs")
+    parser.add_argument(
+        "--no-references",
+        dest="references",
+        action="store_false",
+        help="skip the hand-written PyTorch loop, TextBrewer and HF",
+    )
+    parser.add_argument(
+        "--out",
+        default=str(HERE / "results" / "cpu"),
+        help="directory for bench.json, bench.md and the per-measure files",
+    )
+    args = parser.parse_args(argv)
+    args.only = [m.strip() for m in args.only.split(",") if m.strip()]
+    unknown = sorted(set(args.only) - set(MEASURES))
+    if unknown:
+        parser.error(f"unknown measure(s) {unknown}; valid: {', '.join(MEASURES)}")
+    if args.backends is None:
+        args.backends = [b for b in BACKENDS if _installed(_backend_package(b))]
+    else:
+        args.backends = [b.strip() for b in args.backends.split(",") if b.strip()]
+        bad = [b for b in args.backends if b not in BACKENDS]
+        if bad:
+            parser.error(f"unknown backend(s) {bad}; valid: {', '.join(BACKENDS)}")
+    if args.references and not _installed("torch"):
+        parser.error("the reference implementations need torch; install it or pass --no-references")
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+
+    print(f"kdzoo benchmarks: {', '.join(args.only)} on {', '.join(args.backends)} -> {out}")
+    started = time.perf_counter()
+    results = collect(args)
+    machine = next((r["machine"] for r in results if "machine" in r), {})
+    report = {
+        "smoke": args.smoke,
+        "runs": args.runs,
+        "date": time.strftime("%Y-%m-%d"),
+        "command": "python -m benchmarks " + " ".join(argv if argv is not None else sys.argv[1:]),
+        "machine": {
+            **machine,
+            "backend": None,
+            "platform": machine.get("platform", platform.platform()),
+        },
+        "targets": ratios(results),
+        "results": results,
+        "seconds": time.perf_counter() - started,
+    }
+    (out / "bench.json").write_text(json.dumps(report, indent=2) + "\n")
+    (out / "bench.md").write_text(markdown(report))
+    print(markdown(report))
+    failed = [r for r in results if "error" in r and "not installed" not in r["error"]]
+    for r in failed:
+        print(r["error"], file=sys.stderr)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
