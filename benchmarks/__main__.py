@@ -58,7 +58,8 @@ TARGETS = [
 ]
 
 FULL = {
-    "step": [],
+    # The step: 5 warm-up steps, after which torch's step times had settled.
+    "step": ["--warmup", "5"],
     "inference": [],
     "augment": ["--sentences", "40", "--n-samples", "20"],
     "cache": [
@@ -391,6 +392,11 @@ def main(argv=None) -> int:
         help="skip the hand-written PyTorch loop, TextBrewer and HF",
     )
     parser.add_argument(
+        "--keep-others",
+        action="store_true",
+        help="keep the other measures' results already in <out>/bench.json",
+    )
+    parser.add_argument(
         "--out",
         default=str(HERE / "results" / "cpu"),
         help="directory for bench.json, bench.md and the per-measure files",
@@ -415,6 +421,11 @@ def main(argv=None) -> int:
     print(f"kdzoo benchmarks: {', '.join(args.only)} on {', '.join(args.backends)} -> {out}")
     started = time.perf_counter()
     results = collect(args)
+    previous = out / "bench.json"
+    if args.keep_others and previous.exists():  # keep the measures not run this time
+        old = json.loads(previous.read_text())
+        if old.get("smoke") == args.smoke:
+            results = [r for r in old["results"] if r.get("measure") not in args.only] + results
     machine = next((r["machine"] for r in results if "machine" in r), {})
     report = {
         "smoke": args.smoke,

@@ -9,7 +9,7 @@ the two modes run by run so both see the same machine load, and reports the medi
 
     KERAS_BACKEND=jax python benchmarks/bench_augment.py --sentences 40 --runs 5
 
-It prints one JSON object and writes it to ``benchmarks/results/augment-<backend>.json``.
+It prints one JSON object and writes it to ``benchmarks/results/cpu/augment-<backend>.json``.
 The model is a randomly initialised ``mini-2l-128h`` BERT with an MLM head (speed does
 not depend on the weights), the tokenizer WordPiece trained on
 :func:`kdzoo.data.embedded.embedded_corpus`, the vectors a word2vec stand-in for GloVe.
@@ -115,7 +115,10 @@ def main() -> None:
     print(text)
     path = (
         args.out
-        or Path(__file__).parent / "results" / f"augment-{result['machine']['backend']}.json"
+        or Path(__file__).parent
+        / "results"
+        / "cpu"
+        / f"augment-{result['machine']['backend']}.json"
     )
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text + "\n")

@@ -11,9 +11,9 @@ second epoch (the first includes tracing and compilation)::
     KERAS_BACKEND=torch python benchmarks/bench_cache.py --examples 2000 --runs 3
     KERAS_BACKEND=torch python benchmarks/bench_cache.py --teacher bert-base \
         --student tinybert-4l --examples 256 --max-length 128 --runs 2 \
-        --out benchmarks/results/cache-torch-bert-base.json   # the papers' shapes
+        --out /tmp/cache-bert-base.json   # the papers' shapes (what python -m benchmarks runs)
 
-It prints one JSON object and writes ``benchmarks/results/cache-<backend>.json``. The
+It prints one JSON object and writes ``benchmarks/results/cpu/cache-<backend>.json``. The
 weights are random (speed does not depend on them); the one-off cost of filling the
 cache is reported too.
 """
@@ -113,7 +113,10 @@ def main() -> None:
     }
     result["meets_target"] = result["ratio"] <= result["target_ratio"]
     print(json.dumps(result, indent=2))
-    out = args.out or Path(__file__).parent / "results" / f"cache-{keras.backend.backend()}.json"
+    out = (
+        args.out
+        or Path(__file__).parent / "results" / "cpu" / f"cache-{keras.backend.backend()}.json"
+    )
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n")
 
