@@ -147,6 +147,10 @@ def collect(args, log=print) -> list[dict]:
         for backend in args.backends:
             for impl in ("kdzoo", "kdzoo-cached"):
                 jobs.append(("bench_step.py", backend, ["--impl", impl, *sizes["step"], *runs]))
+        if "torch" in args.backends:  # the opt-in fused AdamW, beside the default
+            jobs.append(
+                ("bench_step.py", "torch", ["--impl", "kdzoo-fused", *sizes["step"], *runs])
+            )
         if args.references:
             for impl in ("torch", "textbrewer"):
                 jobs.append(("bench_step.py", "torch", ["--impl", impl, *sizes["step"], *runs]))

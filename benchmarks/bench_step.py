@@ -11,8 +11,12 @@ TextBrewer's ``GeneralDistiller`` trains them; batch 8, length 64; AdamW.
 - ``kdzoo``: :class:`kdzoo.Distiller` with ``tinybert`` at the intermediate stage and
   ``intermediate_prediction_weight=1``, on ``KERAS_BACKEND``, through ``train_on_batch``
   (Keras's compiled train function: ``jax.jit``, ``tf.function`` or eager torch).
+  Its optimizer is kdzoo's (:func:`kdzoo.optim.make_optimizer`: AdamW, weight decay
+  0.01 off biases and LayerNorms, no clipping, as the hand-written loop).
 - ``kdzoo-cached``: the same with the teacher's logits and mapped states read from
   :class:`kdzoo.data.cache.TeacherCache` (what epochs two onward do): no teacher pass.
+- ``kdzoo-fused`` (torch): ``kdzoo`` with ``make_optimizer(..., fused=True)``, torch's
+  fused AdamW kernel (off by default; see :class:`kdzoo.optim.AdamW`).
 - ``torch``: a hand-written PyTorch + transformers loop computing the same losses, as a
   user would write it (``torch.optim.AdamW`` with its defaults). transformers returns
   attention probabilities, so the loop registers an attention function that hands
@@ -48,7 +52,7 @@ from _machine import machine
 from kdzoo.mapping import tinybert_mapping
 from kdzoo.models.bert import BertConfig
 
-IMPLS = ("kdzoo", "kdzoo-cached", "torch", "textbrewer")
+IMPLS = ("kdzoo", "kdzoo-cached", "kdzoo-fused", "torch", "textbrewer")
 
 
 # ----------------------------------------------------------------------------- shapes
@@ -143,19 +147,21 @@ def gemm_peak_torch(n: int) -> float:
 # ----------------------------------------------------------------------------- kdzoo
 
 
-def run_kdzoo(args, cached: bool) -> dict:
+def run_kdzoo(args, cached: bool, fused: bool = False) -> dict:
     import keras
 
     from kdzoo import Distiller, get_method
     from kdzoo.data.cache import TeacherCache
     from kdzoo.models import BertModel
+    from kdzoo.optim import make_optimizer
 
     t_cfg, s_cfg = shapes(args)
     keras.utils.set_random_seed(0)
     teacher, student = BertModel(t_cfg), BertModel(s_cfg)
     method = get_method("tinybert", intermediate_prediction_weight=1.0)
     distiller = Distiller(method, teacher, student, stage="intermediate", seed=0)
-    distiller.compile(optimizer=keras.optimizers.AdamW(1e-4))
+    optimizer = make_optimizer("adamw", 1e-4, constant=True, clipnorm=None, fused=fused)
+    distiller.compile(optimizer=optimizer)
     batch = inputs(t_cfg, args.batch_size, args.length)
     y = batch.pop("labels")
     x = batch
@@ -182,7 +188,7 @@ def run_kdzoo(args, cached: bool) -> dict:
         "step_ms": _median_ms(times[args.warmup :]),
         "step_ms_all": [1000 * t for t in times],
         "loss_terms": sorted(k for k in logs if k != "loss"),
-        "optimizer": "keras.optimizers.AdamW",
+        "optimizer": f"kdzoo.optim.AdamW (fused={fused})",
         "cache_fill_seconds": fill_seconds,
         "gemm_gflops": gemm_peak_keras(args.gemm_size),
     }
@@ -378,7 +384,7 @@ def main(argv=None) -> dict:
 
     impl = args.impl
     result = (
-        run_kdzoo(args, cached=impl == "kdzoo-cached")
+        run_kdzoo(args, cached=impl == "kdzoo-cached", fused=impl == "kdzoo-fused")
         if impl.startswith("kdzoo")
         else run_torch(args)
         if impl == "torch"

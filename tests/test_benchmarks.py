@@ -80,7 +80,8 @@ def test_smoke_run_of_every_measure_with_the_references(tmp_path):
     report, table, out = _smoke(tmp_path, "--backends", "torch")
     _check_report(report, table, set(harness.MEASURES))
     impls = {(r["measure"], r.get("impl")) for r in report["results"]}
-    assert {("step", "kdzoo"), ("step", "kdzoo-cached"), ("step", "torch")} <= impls
+    assert {("step", "kdzoo"), ("step", "kdzoo-cached"), ("step", "kdzoo-fused")} <= impls
+    assert ("step", "torch") in impls
     assert ("inference", "hf") in impls
     if importlib.util.find_spec("textbrewer"):
         assert ("step", "textbrewer") in impls
