@@ -283,6 +283,14 @@ def _fmt(value, digits=2):
     return "—" if value is None else f"{value:.{digits}f}"
 
 
+def _section(title: str, columns: tuple[str, ...], rows: list[tuple]) -> list[str]:
+    """A Markdown section with one table, or nothing when there are no rows."""
+    if not rows:
+        return []
+    head = ["", f"## {title}", "", f"| {' | '.join(columns)} |", "|" + "---|" * len(columns)]
+    return head + [f"| {' | '.join(map(str, row))} |" for row in rows]
+
+
 def markdown(report: dict) -> str:
     m = report["machine"]
     kind = "smoke: shapes too small to mean anything" if report["smoke"] else "full"
@@ -305,68 +313,55 @@ def markdown(report: dict) -> str:
             f"| {r['id']} | {r['what']} | {r['target']} | {_fmt(r['value'])} | "
             f"{r['backend']} | {met} |"
         )
-    steps = [r for r in report["results"] if r.get("measure") == "step" and "error" not in r]
-    if steps:
-        lines += [
-            "",
-            "## 1, 3. Distillation step",
-            "",
-            "| implementation | backend | step ms | GFLOP | GFLOP/s | GEMM GFLOP/s | "
-            "efficiency | peak RSS MB |",
-            "|---|---|---|---|---|---|---|---|",
-        ]
-        for r in steps:
-            lines.append(
-                f"| {r['impl']} | {r['backend']} | {r['step_ms']:.1f} | "
-                f"{r['step_gflop']:.1f} | {r['achieved_gflops']:.1f} | "
-                f"{r['gemm_gflops']:.1f} | {r['efficiency']:.2f} | {r['peak_rss_mb']:.0f} |"
-            )
-    inference = [
-        r for r in report["results"] if r.get("measure") == "inference" and "error" not in r
-    ]
-    if inference:
-        lines += [
-            "",
-            "## 2. Inference",
-            "",
-            "| implementation | backend | model | ms | speedup over the teacher | peak RSS MB |",
-            "|---|---|---|---|---|---|",
-        ]
-        for r in inference:
-            teacher_ms = next(v["ms"] for k, v in r["models"].items() if k.startswith("teacher"))
-            for name, v in r["models"].items():
-                lines.append(
-                    f"| {r['impl']} | {r['backend']} | {name} | {v['ms']:.1f} | "
-                    f"{teacher_ms / v['ms']:.1f}× | {r['peak_rss_mb']:.0f} |"
-                )
-    augment = [r for r in report["results"] if r.get("measure") == "augment" and "error" not in r]
-    if augment:
-        lines += [
-            "",
-            "## 4. Augmentation",
-            "",
-            "| backend | batched sentences/s | unbatched sentences/s | speedup |",
-            "|---|---|---|---|",
-        ]
-        for r in augment:
-            lines.append(
-                f"| {r['backend']} | {r['batched']['sentences_per_second']:.1f} | "
-                f"{r['unbatched']['sentences_per_second']:.1f} | {r['speedup']:.2f} |"
-            )
-    cache = [r for r in report["results"] if r.get("measure") == "cache" and "error" not in r]
-    if cache:
-        lines += [
-            "",
-            "## 5. Teacher cache",
-            "",
-            "| backend | teacher → student | live step ms | cached step ms | ratio |",
-            "|---|---|---|---|---|",
-        ]
-        for r in cache:
-            lines.append(
-                f"| {r['backend']} | {r['teacher']} → {r['student']} | "
-                f"{r['live_step_ms']:.1f} | {r['cached_step_ms']:.1f} | {r['ratio']:.2f} |"
-            )
+
+    def measured(measure):
+        return [r for r in report["results"] if r.get("measure") == measure and "error" not in r]
+
+    step_rows = [
+        (r["impl"], r["backend"], f"{r['step_ms']:.1f}", f"{r['step_gflop']:.1f}",
+         f"{r['achieved_gflops']:.1f}", f"{r['gemm_gflops']:.1f}", f"{r['efficiency']:.2f}",
+         f"{r['peak_rss_mb']:.0f}")
+        for r in measured("step")
+    ]  # fmt: skip
+    inference_rows = []
+    for r in measured("inference"):
+        teacher_ms = next(v["ms"] for k, v in r["models"].items() if k.startswith("teacher"))
+        inference_rows += [
+            (r["impl"], r["backend"], name, f"{v['ms']:.1f}", f"{teacher_ms / v['ms']:.1f}×",
+             f"{r['peak_rss_mb']:.0f}")
+            for name, v in r["models"].items()
+        ]  # fmt: skip
+    augment_rows = [
+        (r["backend"], f"{r['batched']['sentences_per_second']:.1f}",
+         f"{r['unbatched']['sentences_per_second']:.1f}", f"{r['speedup']:.2f}")
+        for r in measured("augment")
+    ]  # fmt: skip
+    cache_rows = [
+        (r["backend"], f"{r['teacher']} → {r['student']}", f"{r['live_step_ms']:.1f}",
+         f"{r['cached_step_ms']:.1f}", f"{r['ratio']:.2f}")
+        for r in measured("cache")
+    ]  # fmt: skip
+    lines += _section(
+        "1, 3. Distillation step",
+        ("implementation", "backend", "step ms", "GFLOP", "GFLOP/s", "GEMM GFLOP/s",
+         "efficiency", "peak RSS MB"),
+        step_rows,
+    )  # fmt: skip
+    lines += _section(
+        "2. Inference",
+        ("implementation", "backend", "model", "ms", "speedup over the teacher", "peak RSS MB"),
+        inference_rows,
+    )
+    lines += _section(
+        "4. Augmentation",
+        ("backend", "batched sentences/s", "unbatched sentences/s", "speedup"),
+        augment_rows,
+    )
+    lines += _section(
+        "5. Teacher cache",
+        ("backend", "teacher → student", "live step ms", "cached step ms", "ratio"),
+        cache_rows,
+    )
     errors = [r for r in report["results"] if "error" in r]
     if errors:
         lines += ["", "## Not measured", ""] + [f"- {r['error'].splitlines()[0]}" for r in errors]
