@@ -21,7 +21,7 @@ LENGTH = 24
 # Any unicode (surrogates cannot be encoded to UTF-8, so no tokenizer takes them),
 # runs of whitespace, BERT's special tokens, the corpus's own words, and long texts.
 _any = st.text(st.characters(blacklist_categories=("Cs",)), max_size=80)
-_words = st.lists(st.sampled_from(sorted(VOCAB.stoi) + ["[MASK]", "[SEP]", "  ", "\t\n"]))
+_words = st.lists(st.sampled_from([*sorted(VOCAB.stoi), "[MASK]", "[SEP]", "  ", "\t\n"]))
 texts = st.one_of(
     _any,
     st.just(""),
