@@ -24,7 +24,7 @@ import keras
 import numpy as np
 
 from kdzoo._io import atomic_write, write_json
-from kdzoo.distillers import Distiller
+from kdzoo.distillers import Distiller, StopOnNonFiniteLoss
 from kdzoo.zoo.base import Method, get_method
 
 __all__ = ["DistillResult", "distill", "load_state", "save_state"]
@@ -161,7 +161,9 @@ def distill(
         init_student: initialise the student from teacher layers where the method does.
         layers: the method's own layers (projections, gates) from an earlier call, e.g.
             TinyBERT's projection after a separate general stage; built when None.
-        callbacks: Keras callbacks passed to every stage's ``fit``.
+        callbacks: Keras callbacks passed to every stage's ``fit``. kdzoo adds
+            :class:`~kdzoo.distillers.StopOnNonFiniteLoss`: a NaN or infinite loss term
+            stops the run with an error naming the stage, step and term.
         checkpoint_dir: makes the run resumable. Each finished stage saves the student
             and the method's layers there (``<stage>.npz``) and is skipped when the call
             is repeated; the stage in progress keeps a Keras ``BackupAndRestore`` backup
@@ -217,7 +219,7 @@ def distill(
         steps = math.ceil(_num_examples(x) / stage_batch) * n_epochs
         distiller = Distiller(method, teacher, student, stage=stage, layers=layers, seed=seed)
         distiller.compile(optimizer=method.optimizer(stage, steps, layers))
-        stage_callbacks = list(callbacks or [])
+        stage_callbacks = [*(callbacks or []), StopOnNonFiniteLoss(stage)]
         if checkpoint_dir is not None:
             # BackupAndRestore needs a built model (TensorFlow checks): run two examples.
             distiller(keras.tree.map_structure(lambda a: a[:2], x), training=False)

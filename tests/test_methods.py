@@ -332,3 +332,28 @@ def test_tinybert_joint_prediction_adds_the_soft_cross_entropy_to_the_intermedia
     np.testing.assert_allclose(joint_terms["prediction_loss"], expected, rtol=1e-5)
     with pytest.raises(ValueError, match="intermediate_prediction_weight"):
         Distiller(get_method("tinybert", intermediate_prediction_weight=-1), teacher, student)
+
+
+def test_non_finite_loss_stops_with_the_stage_step_and_term(tmp_path):
+    """A diverging run stops at the first non-finite step, names the term, and keeps
+    the finished stages' checkpoints."""
+    teacher, student = mc.models("tinybert")
+    x, y = mc.batch(0)
+    method = get_method("tinybert", intermediate_learning_rate=1e30, learning_rate=1e30)
+    with pytest.raises(kdzoo.NonFiniteLossError) as err:
+        kdzoo.distill(
+            method, teacher, student, (x, y), epochs=3, batch_size=8, verbose=0,
+            checkpoint_dir=tmp_path,
+        )  # fmt: skip
+    message = str(err.value)
+    assert "stage 'intermediate'" in message and "step" in message
+    assert any(term in message for term in ("attention_loss", "hidden_loss", "embedding_loss"))
+    assert "learning rate" in message  # it says what to try
+    assert not (tmp_path / "intermediate.npz").exists()  # no checkpoint of a bad stage
+
+
+def test_non_finite_guard_passes_finite_training():
+    teacher, student = mc.models("kd")
+    x, y = mc.batch(0)
+    result = kdzoo.distill("kd", teacher, student, (x, y), epochs=1, batch_size=8, verbose=0)
+    assert all(np.isfinite(v).all() for v in result.history[result.stages[-1]].values())
