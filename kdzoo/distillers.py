@@ -52,6 +52,23 @@ def _constant(value):
     return ops.stop_gradient(ops.convert_to_tensor(value))
 
 
+def _check_vocabularies(teacher, student) -> None:
+    """A BERT teacher and a BERT student read the same token ids: same vocabulary size."""
+    from kdzoo.models.bert import BertConfig
+
+    t, s = getattr(teacher, "config", None), getattr(student, "config", None)
+    if not (isinstance(t, BertConfig) and isinstance(s, BertConfig)):
+        return  # a BiLSTM student reads words through its own vocabulary
+    if t.vocab_size != s.vocab_size:
+        raise ValueError(
+            f"the teacher's vocabulary has {t.vocab_size} tokens and the student's "
+            f"{s.vocab_size}; both read the same token ids, so one of them would look up "
+            f"the wrong embedding rows. Build the student with "
+            f"vocab_size={t.vocab_size} (the teacher's tokenizer), e.g. "
+            f"BertModel(preset, vocab_size=teacher.config.vocab_size)."
+        )
+
+
 class Distiller(keras.Model):
     """Train ``student`` from a frozen ``teacher`` with ``method`` at ``stage``.
 
@@ -84,6 +101,7 @@ class Distiller(keras.Model):
                 f"{method.name} has no stage '{stage}'; its stages are {list(method.stages)}."
             )
         method.check(teacher, student)
+        _check_vocabularies(teacher, student)
         self.method, self.stage = method, stage
         self.teacher, self.student = teacher, student
         self.teacher.trainable = False

@@ -357,3 +357,10 @@ def test_non_finite_guard_passes_finite_training():
     x, y = mc.batch(0)
     result = kdzoo.distill("kd", teacher, student, (x, y), epochs=1, batch_size=8, verbose=0)
     assert all(np.isfinite(v).all() for v in result.history[result.stages[-1]].values())
+
+
+def test_teacher_and_student_vocabularies_must_match():
+    teacher, _ = mc.models("kd")
+    student = kdzoo.models.BertModel(dict(mc.STUDENT, vocab_size=mc.VOCAB + 3))
+    with pytest.raises(ValueError, match=f"vocabulary has {mc.VOCAB} tokens and the student"):
+        Distiller(get_method("kd"), teacher, student)
