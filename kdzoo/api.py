@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -101,22 +102,33 @@ def save_state(path: str | os.PathLike, student, layers: dict | None = None) -> 
 
 
 def load_state(path: str | os.PathLike, student, layers: dict | None = None) -> None:
-    """Load what :func:`save_state` saved into the same student and layers."""
+    """Load what :func:`save_state` saved into the same student and layers.
+
+    Raises:
+        ValueError: the file is corrupt or truncated, or was saved from another model.
+    """
     variables = _state_variables(student, layers or {})
-    with np.load(path) as saved:
-        if len(saved.files) != len(variables):
+    try:
+        with np.load(path) as saved:  # never unpickles: allow_pickle is off
+            arrays = {name: saved[name] for name in saved.files}
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as err:
+        raise ValueError(
+            f"{path} is corrupt or truncated ({type(err).__name__}: {err}). Delete it "
+            "(and the .json beside it) to train that stage again."
+        ) from err
+    if len(arrays) != len(variables):
+        raise ValueError(
+            f"{path} holds {len(arrays)} arrays, but this student and its layers "
+            f"have {len(variables)} variables: it was saved from another model."
+        )
+    for i, v in enumerate(variables):
+        array = arrays[f"{i:05d}"]
+        if tuple(array.shape) != tuple(v.shape):
             raise ValueError(
-                f"{path} holds {len(saved.files)} arrays, but this student and its layers "
-                f"have {len(variables)} variables: it was saved from another model."
+                f"{path}: variable {v.path} has shape {tuple(v.shape)}, saved "
+                f"{tuple(array.shape)}: it was saved from another model."
             )
-        for i, v in enumerate(variables):
-            array = saved[f"{i:05d}"]
-            if tuple(array.shape) != tuple(v.shape):
-                raise ValueError(
-                    f"{path}: variable {v.path} has shape {tuple(v.shape)}, saved "
-                    f"{tuple(array.shape)}: it was saved from another model."
-                )
-            v.assign(array)
+        v.assign(array)
 
 
 def distill(

@@ -387,6 +387,27 @@ def test_load_state_refuses_another_model(tmp_path):
         load_state(tmp_path / "s.npz", other)
 
 
+@pytest.mark.parametrize("damage", ["truncated", "garbage", "empty"])
+def test_load_state_names_a_corrupt_checkpoint(tmp_path, damage):
+    from kdzoo.api import load_state, save_state
+    from kdzoo.models import BertModel
+
+    model = BertModel("micro-2l-32h", vocab_size=64, num_labels=2)
+    model(_tiny_kd_setup()[2])
+    path = save_state(tmp_path / "s.npz", model)
+    data = path.read_bytes()
+    path.write_bytes(
+        {"truncated": data[: len(data) // 2], "garbage": b"not a checkpoint" * 8, "empty": b""}[
+            damage
+        ]
+    )
+    before = [keras.ops.convert_to_numpy(w).copy() for w in model.weights]
+    with pytest.raises(ValueError, match="corrupt or truncated.*Delete it"):
+        load_state(path, model)
+    for w, b in zip(model.weights, before, strict=True):  # nothing half-loaded
+        np.testing.assert_array_equal(keras.ops.convert_to_numpy(w), b)
+
+
 # -- the command line ----------------------------------------------------------------------
 
 
