@@ -402,7 +402,7 @@ def test_load_state_names_a_corrupt_checkpoint(tmp_path, damage):
         ]
     )
     before = [keras.ops.convert_to_numpy(w).copy() for w in model.weights]
-    with pytest.raises(ValueError, match="corrupt or truncated.*Delete it"):
+    with pytest.raises(ValueError, match=r"corrupt or truncated.*Delete it"):
         load_state(path, model)
     for w, b in zip(model.weights, before, strict=True):  # nothing half-loaded
         np.testing.assert_array_equal(keras.ops.convert_to_numpy(w), b)
