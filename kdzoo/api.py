@@ -57,6 +57,26 @@ def _num_examples(x) -> int:
     return len(leaf)
 
 
+def _check_data(name: str, x, y=None) -> None:
+    """Refuse an empty dataset, or one holding NaN or inf, before any training starts."""
+    if _num_examples(x) == 0:
+        raise ValueError(f"{name} is empty: there is nothing to train on.")
+    leaves = keras.tree.flatten_with_path({"x": x, "y": y})
+    for path, leaf in leaves:
+        array = np.asarray(leaf) if leaf is not None else None
+        if array is None or not np.issubdtype(array.dtype, np.floating):
+            continue
+        bad = ~np.isfinite(array)
+        if bad.any():
+            row = int(np.argwhere(bad)[0][0])
+            where = "/".join(str(p) for p in path[1:]) or "labels"
+            kind = "y" if path[0] == "y" else "x"
+            raise ValueError(
+                f"{name} holds NaN or inf in {kind} '{where}' ({int(bad.sum())} values; the "
+                f"first in row {row}). Drop or repair those rows before distilling."
+            )
+
+
 def _seq_length(x) -> int | None:
     if not isinstance(x, dict):
         return None
@@ -206,6 +226,10 @@ def distill(
     if not stages:
         raise ValueError("nothing to train on: pass data=(x, y) and/or corpus=x.")
 
+    if data is not None:
+        _check_data("data", data[0], data[1])
+    if corpus is not None:
+        _check_data("corpus", corpus)
     method.check(teacher, student)
     seq_length = _seq_length(data[0] if data is not None else corpus)
     if layers is None:

@@ -364,3 +364,22 @@ def test_teacher_and_student_vocabularies_must_match():
     student = kdzoo.models.BertModel(dict(mc.STUDENT, vocab_size=mc.VOCAB + 3))
     with pytest.raises(ValueError, match=f"vocabulary has {mc.VOCAB} tokens and the student"):
         Distiller(get_method("kd"), teacher, student)
+
+
+def test_distill_refuses_empty_data_and_nan_before_training():
+    teacher, student = mc.models("kd")
+    x, y = mc.batch(0)
+    empty = {k: v[:0] for k, v in x.items()}
+    with pytest.raises(ValueError, match="data is empty"):
+        kdzoo.distill("kd", teacher, student, (empty, y[:0]), verbose=0)
+    logits = to_numpy(teacher(x)["logits"]).copy()
+    logits[5, 1] = np.nan
+    bad = {"student_inputs": x, "teacher_logits": logits}
+    with pytest.raises(
+        ValueError, match=r"NaN or inf in x 'teacher_logits' \(1 values; the first in row 5\)"
+    ):
+        kdzoo.distill("kd", teacher, student, (bad, y), verbose=0)
+    y_bad = y.astype("float32")
+    y_bad[3] = np.inf
+    with pytest.raises(ValueError, match="NaN or inf in y"):
+        kdzoo.distill("kd", teacher, student, (x, y_bad), verbose=0)
