@@ -373,6 +373,13 @@ def _check_labels(config, spec, where: str) -> None:
                 f"{expected}. Its predictions would be scored against the wrong labels; "
                 "re-map the classifier rows (or use a checkpoint in GLUE's order)."
             )
+        if sorted(names) != sorted(expected):
+            warnings.warn(
+                f"{where} names its labels {names}, {spec.name} {expected}; kdzoo cannot "
+                f"check that label id i means the same class in both and assumes it does. "
+                "If not, re-map the classifier rows before distilling.",
+                stacklevel=3,
+            )
 
 
 # --------------------------------------------------------------------------- one run

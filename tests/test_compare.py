@@ -262,6 +262,9 @@ def test_a_teacher_with_labels_in_another_order_is_refused():
     cmp._check_labels(right, spec, "ckpt")
     generic = SimpleNamespace(num_labels=3, id2label={i: f"LABEL_{i}" for i in range(3)})
     cmp._check_labels(generic, spec, "ckpt")  # unnamed labels cannot be checked
+    other_names = SimpleNamespace(num_labels=3, id2label={0: "yes", 1: "maybe", 2: "no"})
+    with pytest.warns(UserWarning, match=r"names its labels \['yes', 'maybe', 'no'\]"):
+        cmp._check_labels(other_names, spec, "ckpt")
     with pytest.raises(ValueError, match="has 2 labels"):
         cmp._check_labels(SimpleNamespace(num_labels=2, id2label=None), spec, "ckpt")
 
