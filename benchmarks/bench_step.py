@@ -16,7 +16,7 @@ TextBrewer's ``GeneralDistiller`` trains them; batch 8, length 64; AdamW.
 - ``kdzoo-cached``: the same with the teacher's logits and mapped states read from
   :class:`kdzoo.data.cache.TeacherCache` (what epochs two onward do): no teacher pass.
 - ``kdzoo-fused`` (torch): ``kdzoo`` with ``make_optimizer(..., fused=True)``, torch's
-  fused AdamW kernel (off by default; see :class:`kdzoo.optim.AdamW`).
+  fused AdamW kernel (off by default; see :class:`kdzoo.optim.FusedAdamW`).
 - ``torch``: a hand-written PyTorch + transformers loop computing the same losses, as a
   user would write it (``torch.optim.AdamW`` with its defaults). transformers returns
   attention probabilities, so the loop registers an attention function that hands
@@ -188,7 +188,7 @@ def run_kdzoo(args, cached: bool, fused: bool = False) -> dict:
         "step_ms": _median_ms(times[args.warmup :]),
         "step_ms_all": [1000 * t for t in times],
         "loss_terms": sorted(k for k in logs if k != "loss"),
-        "optimizer": f"kdzoo.optim.AdamW (fused={fused})",
+        "optimizer": "kdzoo.optim.FusedAdamW" if fused else "keras.optimizers.AdamW",
         "cache_fill_seconds": fill_seconds,
         "gemm_gflops": gemm_peak_keras(args.gemm_size),
     }

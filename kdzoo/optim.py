@@ -4,7 +4,7 @@
   prediction stage, DistilBERT, LAD, PKD).
 - :func:`make_optimizer`: AdamW (or Adadelta for Tang et al.) with that schedule, with
   weight decay off for biases and LayerNorm parameters as in the reference code.
-- :class:`AdamW`: Keras's AdamW, with an optional fused update on the torch backend.
+- :class:`FusedAdamW`: Keras's AdamW whose update runs as one fused kernel on torch.
 
 kdzoo uses Keras's AdamW rather than BertAdam (TinyBERT, PKD), whose quirks are no bias
 correction, per-tensor clipping and a zero first step; the book's TinyBERT chapter
@@ -18,7 +18,7 @@ import math
 import keras
 from keras import ops
 
-__all__ = ["AdamW", "WarmupLinear", "make_optimizer"]
+__all__ = ["FusedAdamW", "WarmupLinear", "make_optimizer"]
 
 
 @keras.saving.register_keras_serializable(package="kdzoo")
@@ -59,9 +59,8 @@ class WarmupLinear(keras.optimizers.schedules.LearningRateSchedule):
 
 
 @keras.saving.register_keras_serializable(package="kdzoo")
-class AdamW(keras.optimizers.AdamW):
-    """Keras's AdamW; with ``fused=True``, on the torch backend its update runs as one
-    fused kernel.
+class FusedAdamW(keras.optimizers.AdamW):
+    """Keras's AdamW whose update, on the torch backend, runs as one fused kernel.
 
     The arithmetic is Keras's: decoupled weight decay ``θ ← θ(1 − η·λ)`` for the
     variables that decay, then ``m ← β₁m + (1 − β₁)g``, ``v ← β₂v + (1 − β₂)g²`` and
@@ -76,24 +75,15 @@ class AdamW(keras.optimizers.AdamW):
     Keras's own torch optimizers do. Without torch's kernel (amsgrad, EMA, gradient
     accumulation, or a torch without ``_fused_adamw_``), it falls back to Keras.
 
-    ``fused`` is off by default for now: the results agree with Keras's to float
-    rounding (tests/test_optim.py), but rounding differences grow over a training run,
-    and the embedded teachers and the book's committed runs were trained without it.
-
-    Args:
-        fused: use torch's fused kernel on the torch backend.
-        **kwargs: ``keras.optimizers.AdamW``'s arguments.
+    :func:`make_optimizer` returns it only with ``fused=True`` for now: its results
+    agree with Keras's to float rounding (tests/test_optim.py), but rounding differences
+    grow over a training run, and the embedded teachers and the book's committed runs
+    were trained with Keras's AdamW. (A subclass of Keras's AdamW also leaves Keras's
+    own torch implementation, so its fallback path is the slower generic one.)
     """
 
-    def __init__(self, *args, fused: bool = False, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fused = bool(fused)
-
-    def get_config(self):
-        return {**super().get_config(), "fused": self.fused}
-
     def _fused(self) -> bool:
-        if not self.fused or keras.backend.backend() != "torch":
+        if keras.backend.backend() != "torch":
             return False
         if self.amsgrad or self.use_ema:
             return False
@@ -170,21 +160,20 @@ def make_optimizer(
         clipnorm: clip each gradient tensor to this norm, as BertAdam does (None: off).
         global_clipnorm: clip the global gradient norm instead (DistilBERT: 5).
         beta_2, epsilon: Adam's second-moment decay and epsilon.
-        fused: AdamW's update as one fused kernel on torch (:class:`AdamW`).
+        fused: return :class:`FusedAdamW` (one fused update kernel on torch).
     """
     if name == "adadelta":
         return keras.optimizers.Adadelta(learning_rate=learning_rate, rho=0.95, epsilon=epsilon)
     if name != "adamw":
         raise ValueError(f"unknown optimizer '{name}'; choose 'adamw' or 'adadelta'.")
     schedule = WarmupLinear(learning_rate, total_steps, warmup, constant)
-    opt = AdamW(
+    opt = (FusedAdamW if fused else keras.optimizers.AdamW)(
         learning_rate=schedule,
         weight_decay=weight_decay,
         beta_2=beta_2,
         epsilon=epsilon,
         clipnorm=clipnorm,
         global_clipnorm=global_clipnorm,
-        fused=fused,
     )
     opt.exclude_from_weight_decay(var_names=["bias", "gamma", "beta"])
     return opt
