@@ -299,7 +299,8 @@ def markdown(report: dict) -> str:
         "",
         f"{m.get('cpu', '?')}, {m.get('cores', '?')} cores, Python {m.get('python', '?')}; "
         f"{', '.join(f'{k} {v}' for k, v in m.get('versions', {}).items() if v)}. "
-        f"Medians of {report['runs']} runs after a warm-up; {report['date']}; "
+        f"Medians after a warm-up ({report['runs']} runs in the last invocation; each result "
+        f"records its own); {report['date']}; "
         f"`{report['command']}`.",
         "",
         "## Targets",
