@@ -194,7 +194,7 @@ def distill(
         layers: the method's own layers (projections, gates) from an earlier call, e.g.
             TinyBERT's projection after a separate general stage; built when None.
         callbacks: Keras callbacks passed to every stage's ``fit``. kdzoo adds
-            :class:`~kdzoo.distillers.StopOnNonFiniteLoss`: a NaN or infinite loss term
+            ``kdzoo.distillers.StopOnNonFiniteLoss``: a NaN or infinite loss term
             stops the run with an error naming the stage, step and term.
         checkpoint_dir: makes the run resumable. Each finished stage saves the student
             and the method's layers there (``<stage>.npz``) and is skipped when the call
