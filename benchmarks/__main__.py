@@ -75,39 +75,14 @@ FULL = {
         "32",
     ],
 }
+# Smoke shapes shared by the step and inference measures: tiny models, short batches.
+_SMOKE_SHAPES = (
+    "--teacher mini-6l-128h --student mini-2l-64h --vocab-size 1000 --batch-size 4 "
+    "--length 16 --warmup 1"
+).split()
 SMOKE = {
-    "step": [
-        "--teacher",
-        "mini-6l-128h",
-        "--student",
-        "mini-2l-64h",
-        "--vocab-size",
-        "1000",
-        "--batch-size",
-        "4",
-        "--length",
-        "16",
-        "--warmup",
-        "1",
-        "--gemm-size",
-        "128",
-    ],
-    "inference": [
-        "--teacher",
-        "mini-6l-128h",
-        "--student",
-        "mini-2l-64h",
-        "--bilstm",
-        "tang-mini",
-        "--vocab-size",
-        "1000",
-        "--batch-size",
-        "4",
-        "--length",
-        "16",
-        "--warmup",
-        "1",
-    ],
+    "step": [*_SMOKE_SHAPES, "--gemm-size", "128"],
+    "inference": [*_SMOKE_SHAPES, "--bilstm", "tang-mini"],
     "augment": ["--sentences", "3", "--n-samples", "2", "--preset", "micro-2l-32h"],
     "cache": ["--examples", "32", "--batch-size", "16", "--max-length", "16"],
 }

@@ -15,14 +15,11 @@ object::
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import statistics
 import time
 
 import numpy as np
-from _machine import machine
-from bench_step import bert_forward_flops, peak_rss_mb
+from bench_step import bert_forward_flops, report
 
 from kdzoo.models.bert import BertConfig
 
@@ -149,20 +146,7 @@ def main(argv=None) -> dict:
             cfg = BertConfig(**{**cfg.__dict__, "vocab_size": args.vocab_size})
         models[f"{role} ({preset})"] = cfg
     run = run_kdzoo if args.impl == "kdzoo" else run_hf
-    result = {
-        "measure": "inference",
-        "impl": args.impl,
-        "backend": os.environ.get("KERAS_BACKEND", "torch") if args.impl == "kdzoo" else "torch",
-        "batch_size": args.batch_size,
-        "length": args.length,
-        "runs": args.runs,
-        "warmup": args.warmup,
-        "models": run(args, models),
-        "peak_rss_mb": peak_rss_mb(),
-        "machine": machine(),
-    }
-    print(json.dumps(result))
-    return result
+    return report("inference", args.impl, args, models=run(args, models))
 
 
 if __name__ == "__main__":

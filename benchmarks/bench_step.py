@@ -107,6 +107,26 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def report(measure: str, impl: str, args, **fields) -> dict:
+    """Print and return one measurement's JSON: the fields every benchmark script shares
+    (what ran, on which backend, the shapes and runs, peak memory, the machine)."""
+    kdzoo = impl.startswith("kdzoo")
+    result = {
+        "measure": measure,
+        "impl": impl,
+        "backend": os.environ.get("KERAS_BACKEND", "torch") if kdzoo else "torch",
+        "batch_size": args.batch_size,
+        "length": args.length,
+        "runs": args.runs,
+        "warmup": args.warmup,
+        **fields,
+        "peak_rss_mb": peak_rss_mb(),
+        "machine": machine(),
+    }
+    print(json.dumps(result))
+    return result
+
+
 def _median_ms(seconds: list[float]) -> float:
     return 1000 * statistics.median(seconds)
 
@@ -394,27 +414,18 @@ def main(argv=None) -> dict:
     flops = step_flops(t_cfg, s_cfg, args.batch_size, args.length)
     counted = flops["total_without_teacher"] if impl == "kdzoo-cached" else flops["total"]
     achieved = counted / (result["step_ms"] / 1000) / 1e9
-    backend = os.environ.get("KERAS_BACKEND", "torch") if impl.startswith("kdzoo") else "torch"
-    result = {
-        "measure": "step",
-        "impl": impl,
-        "backend": backend,
-        "teacher": args.teacher,
-        "student": args.student,
-        "batch_size": args.batch_size,
-        "length": args.length,
-        "runs": args.runs,
-        "warmup": args.warmup,
+    return report(
+        "step",
+        impl,
+        args,
+        teacher=args.teacher,
+        student=args.student,
         **result,
-        "step_gflop": counted / 1e9,
-        "achieved_gflops": achieved,
-        "gemm_size": args.gemm_size,
-        "efficiency": achieved / result["gemm_gflops"],
-        "peak_rss_mb": peak_rss_mb(),
-        "machine": machine(),
-    }
-    print(json.dumps(result))
-    return result
+        step_gflop=counted / 1e9,
+        achieved_gflops=achieved,
+        gemm_size=args.gemm_size,
+        efficiency=achieved / result["gemm_gflops"],
+    )
 
 
 if __name__ == "__main__":
