@@ -13,6 +13,8 @@ Book chapter: ``book/methods/index.md``.
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import json
 import math
 import os
@@ -25,7 +27,8 @@ import keras
 import numpy as np
 
 from kdzoo._io import atomic_write, write_json
-from kdzoo.distillers import Distiller, StopOnNonFiniteLoss
+from kdzoo.distillers import Distiller
+from kdzoo.training import StopOnNonFiniteLoss, fit, num_examples
 from kdzoo.zoo.base import Method, get_method
 
 __all__ = ["DistillResult", "distill", "load_state", "save_state"]
@@ -41,6 +44,8 @@ class DistillResult:
         method: the method with its final configuration.
         layers: the distiller's own trained layers (projections, gates).
         stages: the stages that ran, in order.
+        seconds: training seconds per stage, summed over interrupted and resumed runs
+            (a stage read back from its checkpoint reports the seconds it took then).
     """
 
     student: keras.Model
@@ -48,18 +53,12 @@ class DistillResult:
     method: Method
     layers: dict = field(default_factory=dict)
     stages: list[str] = field(default_factory=list)
-
-
-def _num_examples(x) -> int:
-    leaf = x
-    while isinstance(leaf, dict):
-        leaf = next(iter(leaf.values()))
-    return len(leaf)
+    seconds: dict[str, float] = field(default_factory=dict)
 
 
 def _check_data(name: str, x, y=None) -> None:
     """Refuse an empty dataset, or one holding NaN or inf, before any training starts."""
-    if _num_examples(x) == 0:
+    if num_examples(x) == 0:
         raise ValueError(f"{name} is empty: there is nothing to train on.")
     leaves = keras.tree.flatten_with_path({"x": x, "y": y})
     for path, leaf in leaves:
@@ -108,15 +107,21 @@ def _resolve_student(student, teacher, method: Method):
     )
 
 
-def _state_variables(student, layers) -> list:
-    return [*student.weights, *(w for layer in keras.tree.flatten(layers) for w in layer.weights)]
+def _state_variables(student, layers) -> tuple[list, list]:
+    """The weights of the student and the layers, then their random-seed states."""
+    models = [student, *keras.tree.flatten(layers)]
+    weights = [w for m in models for w in m.weights]
+    known = {id(w) for w in weights}
+    seeds = [v for m in models for v in m.variables if id(v) not in known]
+    return weights, seeds
 
 
 def save_state(path: str | os.PathLike, student, layers: dict | None = None) -> Path:
-    """Save the student's and the distiller layers' weights to ``path`` (``.npz``), atomically."""
+    """Save the student's and the distiller layers' weights, and their dropout seed
+    states, to ``path`` (``.npz``), atomically."""
+    weights, seeds = _state_variables(student, layers or {})
     arrays = {
-        f"{i:05d}": keras.ops.convert_to_numpy(v.value)
-        for i, v in enumerate(_state_variables(student, layers or {}))
+        f"{i:05d}": keras.ops.convert_to_numpy(v.value) for i, v in enumerate(weights + seeds)
     }
     return atomic_write(path, lambda tmp: np.savez(tmp, **arrays))
 
@@ -124,10 +129,13 @@ def save_state(path: str | os.PathLike, student, layers: dict | None = None) -> 
 def load_state(path: str | os.PathLike, student, layers: dict | None = None) -> None:
     """Load what :func:`save_state` saved into the same student and layers.
 
+    Files from kdzoo versions that saved the weights alone still load (the seed states
+    are then left as they are).
+
     Raises:
         ValueError: the file is corrupt or truncated, or was saved from another model.
     """
-    variables = _state_variables(student, layers or {})
+    weights, seeds = _state_variables(student, layers or {})
     try:
         with np.load(path) as saved:  # never unpickles: allow_pickle is off
             arrays = {name: saved[name] for name in saved.files}
@@ -136,10 +144,11 @@ def load_state(path: str | os.PathLike, student, layers: dict | None = None) -> 
             f"{path} is corrupt or truncated ({type(err).__name__}: {err}). Delete it "
             "(and the .json beside it) to train that stage again."
         ) from err
+    variables = weights + seeds if len(arrays) == len(weights) + len(seeds) else weights
     if len(arrays) != len(variables):
         raise ValueError(
             f"{path} holds {len(arrays)} arrays, but this student and its layers "
-            f"have {len(variables)} variables: it was saved from another model."
+            f"have {len(weights)} weights: it was saved from another model."
         )
     for i, v in enumerate(variables):
         array = arrays[f"{i:05d}"]
@@ -148,7 +157,77 @@ def load_state(path: str | os.PathLike, student, layers: dict | None = None) -> 
                 f"{path}: variable {v.path} has shape {tuple(v.shape)}, saved "
                 f"{tuple(array.shape)}: it was saved from another model."
             )
-        v.assign(array)
+    for i, v in enumerate(variables):
+        v.assign(arrays[f"{i:05d}"])
+
+
+def _fingerprint(*arrays_trees) -> str:
+    """A hash of the data: every array's shape, type and bytes."""
+    digest = hashlib.blake2b(digest_size=16)
+    for path, leaf in keras.tree.flatten_with_path(arrays_trees):
+        if leaf is None:
+            continue
+        array = np.ascontiguousarray(np.asarray(leaf))
+        digest.update(f"{path}{array.shape}{array.dtype}".encode())
+        digest.update(repr(array.tolist()).encode() if array.dtype == object else array.tobytes())
+    return digest.hexdigest()
+
+
+def _describe(model) -> dict:
+    config = getattr(model, "config", None)
+    if dataclasses.is_dataclass(config):
+        config = {f.name: getattr(config, f.name) for f in dataclasses.fields(config)}
+    return {"class": type(model).__name__, "config": config, "weights": len(model.weights)}
+
+
+def _per_stage(value, stage: str, default):
+    return value.get(stage, default) if isinstance(value, dict) else value
+
+
+def _stage_records(method, student, stages, epochs, batch_size, seed, data, corpus) -> dict:
+    """What each stage's checkpoints are written for; a different call must not resume
+    them. Per stage, so a general stage and the task stages may share a directory."""
+    config = method.config
+    base = {
+        "method": method.name,
+        "config": {f.name: getattr(config, f.name) for f in dataclasses.fields(config)},
+        "student": _describe(student),
+        "seed": seed,
+    }
+    prints: dict[str, str | None] = {}
+    records = {}
+    for stage in stages:
+        key = "corpus" if stage in method.unlabelled_stages else "data"
+        if key not in prints:
+            inputs = corpus if key == "corpus" else data
+            prints[key] = None if inputs is None else _fingerprint(inputs)
+        records[stage] = {
+            **base,
+            "epochs": _per_stage(epochs, stage, 1),
+            "batch_size": _per_stage(batch_size, stage, 32),
+            key: prints[key],
+        }
+    return json.loads(json.dumps(records, default=str))
+
+
+def _claim(directory: Path, records: dict, resume: bool) -> None:
+    """Check that ``directory`` holds these stages' checkpoints (or none); record them."""
+    path = directory / "run.json"
+    saved = json.loads(path.read_text()) if path.exists() else {}
+    for stage, record in records.items():
+        if not resume:
+            for name in (f"{stage}.npz", f"{stage}.json", f"{stage}-progress.npz"):
+                (directory / name).unlink(missing_ok=True)
+        elif stage in saved and saved[stage] != record:
+            old = saved[stage]
+            differs = sorted(k for k in record.keys() | old.keys() if record.get(k) != old.get(k))
+            raise ValueError(
+                f"{directory} holds the checkpoints of stage '{stage}' for another "
+                f"configuration (it differs in: {', '.join(differs)}). Resuming them would "
+                "mix two runs. Use another checkpoint_dir, or pass resume=False to delete "
+                "them and start over."
+            )
+    write_json(path, {**saved, **records})
 
 
 def distill(
@@ -168,6 +247,8 @@ def distill(
     layers: dict | None = None,
     callbacks: list | None = None,
     checkpoint_dir: str | os.PathLike | None = None,
+    checkpoint_every: int | None = 500,
+    resume: bool = True,
     verbose: int | str = "auto",
     **config: Any,
 ) -> DistillResult:
@@ -188,7 +269,11 @@ def distill(
         batch_size: examples per step, or a dict ``{stage: batch_size}`` (TinyBERT's
             general stage uses 256, its task stages 32).
         validation_data: ``(x, y)`` evaluated after each epoch of the task stages.
-        seed: seeds initialisation, data order, dropout and masking.
+        seed: seeds initialisation, data order, dropout and masking: the same call gives
+            the same weights on the same backend and machine. The data order is the
+            same on every backend, and for every method and stage with that seed (runs
+            compared side by side see the same batches); the random draws of
+            initialisation and dropout are each backend's own.
         tokenizer: a Hugging Face tokenizer, for the ids DistilBERT masks with.
         init_student: initialise the student from teacher layers where the method does.
         layers: the method's own layers (projections, gates) from an earlier call, e.g.
@@ -196,10 +281,19 @@ def distill(
         callbacks: Keras callbacks passed to every stage's ``fit``. kdzoo adds
             ``kdzoo.distillers.StopOnNonFiniteLoss``: a NaN or infinite loss term
             stops the run with an error naming the stage, step and term.
-        checkpoint_dir: makes the run resumable. Each finished stage saves the student
-            and the method's layers there (``<stage>.npz``) and is skipped when the call
-            is repeated; the stage in progress keeps a Keras ``BackupAndRestore`` backup
-            (weights, optimizer and epoch) after every epoch, from which it resumes.
+        checkpoint_dir: makes the run resumable (see ``book/appendix/reliability.md``).
+            The stage in progress writes ``<stage>-progress.npz`` every
+            ``checkpoint_every`` steps and at the end of every epoch: the student, the
+            method's layers, the optimizer, the dropout and masking seed states, the data
+            position and the epoch's running metrics, so a run killed at any moment
+            resumes from its last checkpoint and ends with the same weights as a run
+            that was never stopped. A finished stage saves ``<stage>.npz`` and is read
+            back instead of trained when the call is repeated. ``run.json`` records each
+            stage's configuration; a call that differs for a stage already there is
+            refused.
+        checkpoint_every: steps between checkpoints inside an epoch (None: epoch ends).
+        resume: continue from the checkpoints in ``checkpoint_dir`` (the default);
+            False deletes those of the stages this call runs, and starts them over.
         verbose: Keras's progress output.
         **config: fields of the method's config dataclass, e.g. ``temperature=2``.
 
@@ -240,42 +334,60 @@ def distill(
     if checkpoint_dir is not None:
         checkpoint_dir.mkdir(parents=True, exist_ok=True)
 
+    if checkpoint_dir is not None:
+        records = _stage_records(method, student, stages, epochs, batch_size, seed, data, corpus)
+        _claim(checkpoint_dir, records, resume)
+
     history: dict[str, dict[str, list[float]]] = {}
+    seconds: dict[str, float] = {}
     for stage in stages:
         if checkpoint_dir is not None and (checkpoint_dir / f"{stage}.npz").exists():
             load_state(checkpoint_dir / f"{stage}.npz", student, layers)
-            history[stage] = json.loads((checkpoint_dir / f"{stage}.json").read_text())
+            saved = json.loads((checkpoint_dir / f"{stage}.json").read_text())
+            history[stage] = saved.get("history", saved)
+            seconds[stage] = saved.get("seconds", 0.0)
             continue
         unlabelled = stage in method.unlabelled_stages
         x, y = (corpus, None) if unlabelled else (data[0], data[1])
         if x is None:
             raise ValueError(f"stage '{stage}' needs {'corpus' if unlabelled else 'data'}.")
-        n_epochs = epochs.get(stage, 1) if isinstance(epochs, dict) else epochs
-        stage_batch = batch_size.get(stage, 32) if isinstance(batch_size, dict) else batch_size
-        steps = math.ceil(_num_examples(x) / stage_batch) * n_epochs
+        n_epochs = _per_stage(epochs, stage, 1)
+        stage_batch = _per_stage(batch_size, stage, 32)
+        steps = math.ceil(num_examples(x) / stage_batch) * n_epochs
         distiller = Distiller(method, teacher, student, stage=stage, layers=layers, seed=seed)
         distiller.compile(optimizer=method.optimizer(stage, steps, layers))
-        stage_callbacks = [*(callbacks or []), StopOnNonFiniteLoss(stage)]
+        progress = None
         if checkpoint_dir is not None:
-            # BackupAndRestore needs a built model (TensorFlow checks): run two examples.
+            progress = checkpoint_dir / f"{stage}-progress.npz"
+            # A resumed run assigns every variable before fit: build them all first.
             distiller(keras.tree.map_structure(lambda a: a[:2], x), training=False)
-            stage_callbacks.append(
-                keras.callbacks.BackupAndRestore(str(checkpoint_dir / f"{stage}-backup"))
-            )
-        fit = distiller.fit(
+        run = fit(
+            distiller,
             x,
             y,
-            batch_size=stage_batch,
             epochs=n_epochs,
-            shuffle=True,
-            verbose=verbose,
-            callbacks=stage_callbacks,
+            batch_size=stage_batch,
+            seed=seed,  # every method and stage sees the same order for the same seed
+            checkpoint=progress,
+            every=checkpoint_every,
+            exclude=teacher.weights,
+            callbacks=[*(callbacks or []), StopOnNonFiniteLoss(stage)],
             validation_data=None if unlabelled else validation_data,
+            verbose=verbose,
         )
-        history[stage] = {k: [float(v) for v in vs] for k, vs in fit.history.items()}
+        history[stage], seconds[stage] = run.history, run.seconds
         if checkpoint_dir is not None:
             save_state(checkpoint_dir / f"{stage}.npz", student, layers)
-            write_json(checkpoint_dir / f"{stage}.json", history[stage])
+            write_json(
+                checkpoint_dir / f"{stage}.json",
+                {"history": history[stage], "seconds": seconds[stage]},
+            )
+            progress.unlink(missing_ok=True)
     return DistillResult(
-        student=student, history=history, method=method, layers=layers, stages=list(stages)
+        student=student,
+        history=history,
+        method=method,
+        layers=layers,
+        stages=list(stages),
+        seconds=seconds,
     )

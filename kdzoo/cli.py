@@ -256,7 +256,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run distillation methods on one task over seeds and print a table: "
         "metric mean ± std, retention of the teacher, parameters, size, latency, speedup "
         "and training time, with the published numbers. Finished runs in --out are "
-        "skipped; an interrupted run resumes from its last epoch.",
+        "skipped; an interrupted run resumes from its last checkpoint.",
     )
     cmp.add_argument(
         "--methods",

@@ -39,8 +39,10 @@ What runs where:
 Everything is saved in ``output_dir``: ``results.csv`` / ``results.json`` (the table),
 ``runs.csv`` (one row per method and seed), per run a ``log.txt``, Keras CSV logs and
 the student's weights, and the figures. Running the same call again skips finished
-runs; an interrupted run resumes from its last epoch. A directory that holds another
-configuration is refused unless ``overwrite=True``. Every file is written atomically.
+runs; an interrupted run resumes from its last checkpoint (every 500 steps and every
+epoch: see :func:`kdzoo.distill`), and ends as it would have without the interruption.
+A directory that holds another configuration is refused unless ``overwrite=True``.
+Every file is written atomically.
 
 Book chapter: ``book/compare.md``.
 """
@@ -71,6 +73,9 @@ __all__ = ["Results", "compare", "default_student", "measure_latency"]
 #: The teacher of GLUE tasks when ``compare`` gets none: the papers' BERT-base, which
 #: kdzoo fine-tunes on the task first (3 epochs at 2e-5 with the ``paper`` budget).
 DEFAULT_GLUE_TEACHER = "bert-base-uncased"
+
+#: Steps between a run's checkpoints inside an epoch (each epoch's end writes one too).
+CHECKPOINT_EVERY = 500
 
 #: Student presets per method for the embedded tasks' teacher (``mini-6l-128h``).
 EMBEDDED_STUDENTS = {
@@ -435,9 +440,27 @@ def _new_student(preset: str, prep: _Prepared, *, mlm_head: bool = False):
     )
 
 
-def _dev_curve(student, prep: _Prepared, bilstm: bool, curve: list):
+def _load_curve(run_dir: Path) -> list[dict]:
+    """The learning curve an interrupted run saved (``curve.json``), or []."""
+    path = run_dir / "curve.json"
+    return json.loads(path.read_text()) if path.exists() else []
+
+
+def _training_seconds(checkpoint: Path, start: float) -> float:
+    """Seconds in training: the finished run's last checkpoint counts those of earlier,
+    interrupted runs; without one, the wall clock since ``start``."""
+    from kdzoo.training import read_checkpoint
+
+    if checkpoint.exists():
+        return float(read_checkpoint(checkpoint)[0]["seconds"])
+    return time.perf_counter() - start
+
+
+def _dev_curve(student, prep: _Prepared, bilstm: bool, curve: list, run_dir: Path):
     """A Keras callback: after every epoch, append the student's headline dev metric
-    (under the table's column name) and Keras's training logs to ``curve``."""
+    (under the table's column name) and Keras's training logs to ``curve``, and save it
+    to ``run_dir/curve.json`` so that a resumed run keeps the curve of its first part
+    (an epoch trained again after a kill replaces its earlier point)."""
     import keras
 
     from kdzoo.data.metrics import compute_metrics
@@ -454,7 +477,10 @@ def _dev_curve(student, prep: _Prepared, bilstm: bool, curve: list):
             # Keras's logs are training-set numbers: prefixed, so that they never stand
             # in for the dev metric (fit's "accuracy" is the training accuracy).
             train = {f"train {k}": float(v) for k, v in (logs or {}).items()}
-            curve.append({"stage": stage, "epoch": epoch + 1, column: float(value), **train})
+            point = {"stage": stage, "epoch": epoch + 1, column: float(value), **train}
+            curve[:] = [p for p in curve if (p["stage"], p["epoch"]) != (stage, epoch + 1)]
+            curve.append(point)
+            write_json(run_dir / "curve.json", curve)
 
     return DevCurve()
 
@@ -1148,14 +1174,13 @@ def _student_only_run(name, preset, seed, prep, budget, output_dir, verbose) -> 
     keras.utils.set_random_seed(seed)
     student = _new_student(preset, prep)
     steps = math.ceil(len(prep.y_train) / batch_size) * epochs
-    curve: list[dict] = []
+    curve = _load_curve(run_dir)
     callbacks = [
-        _dev_curve(student, prep, bilstm, curve),
+        _dev_curve(student, prep, bilstm, curve, run_dir),
         keras.callbacks.CSVLogger(str(run_dir / "task.csv"), append=True),
-        keras.callbacks.BackupAndRestore(str(run_dir / "backup")),
     ]
-    # Reseed right before training, as kdzoo.distill does: the student-only run then draws
-    # the same data order and dropout masks as a method's run with the same seed.
+    # Reseed right before training, as kdzoo.distill does: the student-only run then
+    # draws the same data order as a method's run with the same seed.
     keras.utils.set_random_seed(seed)
     start = time.perf_counter()
     finetune(
@@ -1167,8 +1192,11 @@ def _student_only_run(name, preset, seed, prep, budget, output_dir, verbose) -> 
         learning_rate=lr,
         callbacks=callbacks,
         verbose=_keras_verbose(verbose),
+        seed=seed,
+        checkpoint=run_dir / "checkpoint" / "task-progress.npz",
+        checkpoint_every=CHECKPOINT_EVERY,
     )
-    seconds = time.perf_counter() - start
+    seconds = _training_seconds(run_dir / "checkpoint" / "task-progress.npz", start)
     student.save_weights(str(run_dir / "student.weights.h5"))
     row = _finish_row(name, seed, preset, student, prep, budget, seconds, steps, config, curve)
     log(f"done in {seconds:.1f} s: {json.dumps({k: v for k, v in row.items() if k != 'curve'})}")
@@ -1200,7 +1228,6 @@ def _general_stage(plan, prep, output_dir, verbose) -> dict | None:
     keras.utils.set_random_seed(0)
     student = _new_student(preset, prep, mlm_head=method.needs_mlm_head)
     layers = method.build_layers(prep.teacher, student, prep.max_length)
-    start = time.perf_counter()
     with _expected_warnings():
         result = distill(
             method,
@@ -1214,10 +1241,11 @@ def _general_stage(plan, prep, output_dir, verbose) -> dict | None:
             tokenizer=prep.tokenizer,
             layers=layers,
             checkpoint_dir=directory / "checkpoint",
+            checkpoint_every=CHECKPOINT_EVERY,
             verbose=_keras_verbose(verbose),
         )
     info = {
-        "seconds": time.perf_counter() - start,
+        "seconds": sum(result.seconds.values()),
         "steps": _steps(len(prep.corpus_x["token_ids"]), plan, general),
         "history": result.history,
     }
@@ -1284,14 +1312,13 @@ def _method_run(plan, seed, prep, budget, output_dir, verbose, augment=None) -> 
             config["augmentation"] = "off (compare(augment=True) turns it on)"
         x, y = _train_inputs(plan, prep, student, bilstm), prep.y_train
     log(f"start {name} seed {seed}: {json.dumps(config, default=str)}")
-    curve: list[dict] = []
+    curve = _load_curve(run_dir)
     callbacks = [
-        _dev_curve(student, prep, bilstm, curve),
+        _dev_curve(student, prep, bilstm, curve, run_dir),
         keras.callbacks.CSVLogger(str(run_dir / "task.csv"), append=True),
     ]
-    start = time.perf_counter()
     with _expected_warnings():
-        distill(
+        result = distill(
             method,
             prep.teacher,
             student,
@@ -1305,9 +1332,10 @@ def _method_run(plan, seed, prep, budget, output_dir, verbose, augment=None) -> 
             layers=layers,
             callbacks=callbacks,
             checkpoint_dir=run_dir / "checkpoint",
+            checkpoint_every=CHECKPOINT_EVERY,
             verbose=_keras_verbose(verbose),
         )
-    seconds = time.perf_counter() - start + general_info.get("seconds", 0.0)
+    seconds = sum(result.seconds.values()) + general_info.get("seconds", 0.0)
     n_rows = len(next(iter(keras.tree.flatten(x))))
     steps = _steps(n_rows, plan, task_stages) + general_info.get("steps", 0)
     student.save_weights(str(run_dir / "student.weights.h5"))

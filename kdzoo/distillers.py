@@ -34,12 +34,11 @@ Book chapter: ``book/methods/index.md``.
 
 from __future__ import annotations
 
-import math
-
 import keras
 from keras import ops, tree
 
 from kdzoo.data.cache import CachedLayers
+from kdzoo.training import NonFiniteLossError, StopOnNonFiniteLoss
 
 __all__ = ["Distiller", "NonFiniteLossError", "StopOnNonFiniteLoss"]
 
@@ -191,45 +190,3 @@ class Distiller(keras.Model):
     @property
     def metrics(self):
         return [*super().metrics, *self.trackers.values()]
-
-
-class NonFiniteLossError(FloatingPointError):
-    """A loss term became NaN or infinite during training."""
-
-
-class StopOnNonFiniteLoss(keras.callbacks.Callback):
-    """Stop at the first step whose loss, or one of its terms, is NaN or infinite.
-
-    Keras's ``TerminateOnNaN`` stops quietly; this raises :class:`NonFiniteLossError`
-    naming the stage, the epoch, the step and the terms that went bad (the Distiller
-    reports each term as its own metric), so the fix can start from the right term (a
-    learning rate too high for that loss, a NaN in the teacher's cached outputs, a
-    zero-norm state in a cosine loss). Raising inside ``fit`` skips the end-of-epoch
-    backup, so a resumable run keeps its last good checkpoint.
-
-    Args:
-        stage: the stage's name, for the message.
-    """
-
-    def __init__(self, stage: str = ""):
-        super().__init__()
-        self.stage, self.epoch, self.step = stage, 0, 0
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self.epoch = epoch
-
-    def on_train_batch_end(self, batch, logs=None):
-        self.step += 1
-        bad = {k: float(v) for k, v in (logs or {}).items() if not math.isfinite(float(v))}
-        if not bad:
-            return
-        self.model.stop_training = True
-        terms = {k: v for k, v in bad.items() if k != "loss"} or bad
-        where = f"stage '{self.stage}', " if self.stage else ""
-        raise NonFiniteLossError(
-            f"{where}epoch {self.epoch + 1}, step {self.step} (batch {batch + 1} of the "
-            f"epoch): {', '.join(f'{k} = {v}' for k, v in terms.items())}. Training "
-            "stopped; a resumable run keeps its last good checkpoint. Usual causes: a "
-            "learning rate too high for this loss (lower it), NaN or inf in the inputs or "
-            "the teacher's cached outputs, or a teacher and student that disagree in scale."
-        )

@@ -168,6 +168,9 @@ def finetune(
     validation_data: tuple | None = None,
     callbacks: list | None = None,
     verbose: int | str = "auto",
+    seed: int | None = None,
+    checkpoint: str | os.PathLike | None = None,
+    checkpoint_every: int | None = None,
 ) -> dict[str, list[float]]:
     """Fine-tune a classifier (or regressor) on labelled data with AdamW and warm-up.
 
@@ -178,9 +181,16 @@ def finetune(
         validation_data: ``(x, y)`` evaluated after every epoch.
         callbacks: Keras callbacks for ``fit``.
         verbose: Keras's progress output.
+        seed: with a seed (or a checkpoint), training goes through
+            :func:`kdzoo.training.fit`: the data order comes from the seed, the same as
+            :func:`kdzoo.distill`'s with that seed, on every backend. Without, Keras's
+            ``fit(shuffle=True)`` orders the data (the embedded teachers were built so,
+            and their cache keys assume it).
+        checkpoint: a file that makes the run resumable (see :func:`kdzoo.training.fit`).
+        checkpoint_every: steps between checkpoints inside an epoch.
 
     Returns:
-        Keras's ``History.history``.
+        Keras's ``History.history`` (every epoch, those before a resume included).
     """
     import keras
 
@@ -195,7 +205,23 @@ def finetune(
         else keras.losses.SparseCategoricalCrossentropy(from_logits=True),
         metrics=[] if regression else ["accuracy"],
     )
-    fit = model.fit(
+    if seed is not None or checkpoint is not None:
+        from kdzoo.training import StopOnNonFiniteLoss, fit
+
+        return fit(
+            model,
+            x,
+            y,
+            epochs=epochs,
+            batch_size=batch_size,
+            seed=seed or 0,
+            checkpoint=checkpoint,
+            every=checkpoint_every,
+            callbacks=[*(callbacks or []), StopOnNonFiniteLoss("fine-tuning")],
+            validation_data=validation_data,
+            verbose=verbose,
+        ).history
+    history = model.fit(
         x,
         y,
         batch_size=batch_size,
@@ -205,7 +231,7 @@ def finetune(
         callbacks=callbacks,
         verbose=verbose,
     )
-    return fit.history
+    return history.history
 
 
 # --------------------------------------------------------------------------- recipe
