@@ -27,6 +27,12 @@ def atomic_write(path: str | os.PathLike, write: Callable[[Path], Any]) -> Path:
     try:
         write(tmp)
         os.replace(tmp, path)
+    except OSError as err:  # a full disk, a lost mount, no permission
+        raise OSError(
+            err.errno,
+            f"could not write {path} ({err.strerror or err}); nothing was written, and the "
+            "previous file, if any, is intact. Free some disk space, or write elsewhere.",
+        ) from err
     finally:
         tmp.unlink(missing_ok=True)
     return path

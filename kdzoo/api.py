@@ -356,11 +356,10 @@ def distill(
         steps = math.ceil(num_examples(x) / stage_batch) * n_epochs
         distiller = Distiller(method, teacher, student, stage=stage, layers=layers, seed=seed)
         distiller.compile(optimizer=method.optimizer(stage, steps, layers))
-        progress = None
-        if checkpoint_dir is not None:
-            progress = checkpoint_dir / f"{stage}-progress.npz"
-            # A resumed run assigns every variable before fit: build them all first.
-            distiller(keras.tree.map_structure(lambda a: a[:2], x), training=False)
+        progress = None if checkpoint_dir is None else checkpoint_dir / f"{stage}-progress.npz"
+        # A resumed run assigns every variable before fit: build them all first (always,
+        # so that a run draws the same random numbers with and without checkpoints).
+        distiller(keras.tree.map_structure(lambda a: a[:2], x), training=False)
         run = fit(
             distiller,
             x,

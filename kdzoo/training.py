@@ -432,6 +432,11 @@ def fit(
         rng = arrays["rng"]
         start, history, seconds = meta["step"], meta["history"], meta["seconds"]
         metrics = arrays["metrics"] if meta["batch"] else None
+        if metrics is not None and len(model.metrics_variables) != len(metrics):
+            # tensorflow builds compiled metrics when it traces the first step, after
+            # on_epoch_begin, where they are restored: build them now, as jax and torch
+            # do at the start of fit.
+            model._symbolic_build(data_batch=batches[0])
         resumed = start
     saver = Checkpointer(
         checkpoint, n, every, exclude, start_step=start, history=history, seconds=seconds,

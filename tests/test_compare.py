@@ -307,9 +307,11 @@ def test_curves_and_plots_use_the_headline_column_of_multi_split_tasks(tmp_path)
     logits = np.eye(3)[[0, 1, 2, 2]]
     student = SimpleNamespace(predict=lambda x, **kw: {"logits": logits})
     curve: list = []
-    callback = cmp._dev_curve(student, prep, False, curve)
-    callback.on_epoch_end(0, {"loss": 0.5})
+    callback = cmp._dev_curve(student, prep, False, curve, tmp_path)
+    callback.on_epoch_end(0, {"loss": 0.6})
+    callback.on_epoch_end(0, {"loss": 0.5})  # an epoch trained again after a kill
     assert curve == [{"stage": "task", "epoch": 1, headline: 0.75, "train loss": 0.5}]
+    assert cmp._load_curve(tmp_path) == curve  # saved for a resumed run
     row = {headline: 0.75, f"{headline} std": float("nan"), "latency_b32_ms": 3.0}
     results = cmp.Results(
         task="mnli",
