@@ -373,6 +373,7 @@ def distill(
             callbacks=[*(callbacks or []), StopOnNonFiniteLoss(stage)],
             validation_data=None if unlabelled else validation_data,
             verbose=verbose,
+            stage=stage,
         )
         history[stage], seconds[stage] = run.history, run.seconds
         if checkpoint_dir is not None:

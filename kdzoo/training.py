@@ -269,6 +269,7 @@ class Checkpointer(keras.callbacks.Callback):
         metrics: metric accumulators to restore at the start of the first epoch (those
             of the interrupted epoch), or None.
         rng: the backend's global random state to restore before the first step.
+        stage: the stage's name, recorded in the checkpoint.
     """
 
     def __init__(
@@ -282,8 +283,10 @@ class Checkpointer(keras.callbacks.Callback):
         seconds: float = 0.0,
         metrics: list[np.ndarray] | None = None,
         rng: list[np.ndarray] | None = None,
+        stage: str = "",
     ):
         super().__init__()
+        self.stage = stage
         self.path = None if path is None else Path(path)
         self.steps_per_epoch, self.every = int(steps_per_epoch), every
         self.exclude = list(exclude)
@@ -339,6 +342,7 @@ class Checkpointer(keras.callbacks.Callback):
             )
         meta = {
             "format": _FORMAT,
+            "stage": self.stage,
             "step": self.step,
             "epoch": self.step // self.steps_per_epoch,
             "batch": self.step % self.steps_per_epoch,
@@ -393,6 +397,7 @@ def fit(
     callbacks: list | None = None,
     validation_data=None,
     verbose="auto",
+    stage: str = "",
 ) -> FitResult:
     """Train a compiled ``model`` like ``model.fit``, reproducibly and resumably.
 
@@ -410,6 +415,7 @@ def fit(
             ``fit`` call, so callbacks see ``on_train_begin`` once more.
         validation_data: evaluated after each epoch, as in ``fit``.
         verbose: as in ``fit``.
+        stage: the stage's name, recorded in the checkpoint.
 
     Returns:
         A :class:`FitResult`.
@@ -440,7 +446,7 @@ def fit(
         resumed = start
     saver = Checkpointer(
         checkpoint, n, every, exclude, start_step=start, history=history, seconds=seconds,
-        metrics=metrics, rng=rng,
+        metrics=metrics, rng=rng, stage=stage,
     )  # fmt: skip
     # The guard runs before the saver: a non-finite step is never checkpointed.
     guards = [c for c in callbacks or [] if isinstance(c, StopOnNonFiniteLoss)]

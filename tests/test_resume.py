@@ -59,7 +59,7 @@ def test_a_run_killed_mid_stage_resumes_to_the_same_weights(tmp_path):
     meta, _ = read_checkpoint(checkpoint / "prediction-progress.npz")
     in_stage = kill_step - per_stage
     assert 0 < in_stage - meta["step"] <= EVERY  # at most one interval is lost
-    assert meta["batch"] != 0  # the checkpoint is inside an epoch
+    assert meta["batch"] != 0 and meta["stage"] == "prediction"  # inside an epoch
     assert not list(checkpoint.glob(".*tmp*"))  # no half-written file
 
     _finished(_probe(tmp_path, "checkpointed"))  # resume
