@@ -100,7 +100,7 @@ def run_demo(
     n_transfer: int = 4000,
     n_dev: int = 600,
     epochs: int = 8,
-    distill_epochs: int = 3,
+    distill_epochs: int = 5,
     temperature: float = 2.0,
     verbose: int = 1,
 ) -> DemoResult:
