@@ -207,6 +207,51 @@ def test_overwrite_replaces_the_old_results(teacher, tmp_path):
     assert json.loads((tmp_path / "compare.json").read_text())["key"]["max_length"] == 16
 
 
+@pytest.mark.orchestration
+def test_an_interrupted_compare_resumes_to_the_same_table(teacher, tmp_path, monkeypatch):
+    """A compare stopped in the middle of a run's epoch and called again finishes with
+    the table and curves of a call that was never stopped (student-only run included)."""
+    from kdzoo import training
+
+    monkeypatch.setattr(cmp, "CHECKPOINT_EVERY", 2)
+    call = _one_seed(teacher, ["kd"], student_only=True)
+    plain = kdzoo.compare(**call, output_dir=tmp_path / "plain")
+    original = training.Checkpointer.on_train_batch_end
+    seen = []
+
+    def stop_at_the_fifth_step(self, batch, logs=None):
+        original(self, batch, logs)
+        seen.append(self.step)
+        if len(seen) == 5:
+            raise KeyboardInterrupt  # as a kill would stop it
+
+    monkeypatch.setattr(training.Checkpointer, "on_train_batch_end", stop_at_the_fifth_step)
+    with pytest.raises(KeyboardInterrupt):
+        kdzoo.compare(**call, output_dir=tmp_path / "b")
+    monkeypatch.setattr(training.Checkpointer, "on_train_batch_end", original)
+    progress = list((tmp_path / "b").rglob("*-progress.npz"))
+    assert len(progress) == 1 and training.read_checkpoint(progress[0])[0]["step"] == 4
+    begin, starts = training.Checkpointer.on_train_begin, []
+
+    def record_start(self, logs=None):
+        starts.append(self.step)
+        begin(self, logs)
+
+    monkeypatch.setattr(training.Checkpointer, "on_train_begin", record_start)
+    resumed = kdzoo.compare(**call, output_dir=tmp_path / "b")
+    assert starts[0] == 4  # the stopped run continued from its checkpoint, not from 0
+    headline = resumed.headline
+    assert list(resumed.table.index) == list(plain.table.index)
+    assert any(row.startswith("student-only") for row in plain.table.index)
+    for row in plain.table.index:
+        assert resumed.table.loc[row, headline] == plain.table.loc[row, headline]
+    assert resumed.curves.keys() == plain.curves.keys()
+    for name, curve in plain.curves.items():
+        again = resumed.curves[name]
+        assert [p["epoch"] for p in again] == [p["epoch"] for p in curve]
+        assert [p[headline] for p in again] == [p[headline] for p in curve]
+
+
 def test_a_directory_that_is_not_a_compare_run_is_refused(tmp_path):
     (tmp_path / "thesis.tex").write_text("precious")
     with pytest.raises(ValueError, match="not a kdzoo compare directory"):
