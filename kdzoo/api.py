@@ -167,16 +167,22 @@ def _fingerprint(*arrays_trees) -> str:
     for path, leaf in keras.tree.flatten_with_path(arrays_trees):
         if leaf is None:
             continue
-        array = np.ascontiguousarray(np.asarray(leaf))
+        array = np.ascontiguousarray(leaf)  # copies only a non-contiguous view
         digest.update(f"{path}{array.shape}{array.dtype}".encode())
-        digest.update(repr(array.tolist()).encode() if array.dtype == object else array.tobytes())
+        # the buffer itself, not a tobytes() copy: cached teacher states can be GBs
+        digest.update(repr(array.tolist()).encode() if array.dtype == object else array.data)
     return digest.hexdigest()
 
 
+def _fields(config):
+    """A config dataclass's fields as a flat dict (values kept as they are)."""
+    if not dataclasses.is_dataclass(config):
+        return config
+    return {f.name: getattr(config, f.name) for f in dataclasses.fields(config)}
+
+
 def _describe(model) -> dict:
-    config = getattr(model, "config", None)
-    if dataclasses.is_dataclass(config):
-        config = {f.name: getattr(config, f.name) for f in dataclasses.fields(config)}
+    config = _fields(getattr(model, "config", None))
     return {"class": type(model).__name__, "config": config, "weights": len(model.weights)}
 
 
@@ -187,10 +193,9 @@ def _per_stage(value, stage: str, default):
 def _stage_records(method, student, stages, epochs, batch_size, seed, data, corpus) -> dict:
     """What each stage's checkpoints are written for; a different call must not resume
     them. Per stage, so a general stage and the task stages may share a directory."""
-    config = method.config
     base = {
         "method": method.name,
-        "config": {f.name: getattr(config, f.name) for f in dataclasses.fields(config)},
+        "config": _fields(method.config),
         "student": _describe(student),
         "seed": seed,
     }
@@ -279,7 +284,7 @@ def distill(
         layers: the method's own layers (projections, gates) from an earlier call, e.g.
             TinyBERT's projection after a separate general stage; built when None.
         callbacks: Keras callbacks passed to every stage's ``fit``. kdzoo adds
-            ``kdzoo.distillers.StopOnNonFiniteLoss``: a NaN or infinite loss term
+            :class:`~kdzoo.training.StopOnNonFiniteLoss`: a NaN or infinite loss term
             stops the run with an error naming the stage, step and term.
         checkpoint_dir: makes the run resumable (see ``book/appendix/reliability.md``).
             The stage in progress writes ``<stage>-progress.npz`` every
@@ -333,8 +338,6 @@ def distill(
     checkpoint_dir = None if checkpoint_dir is None else Path(checkpoint_dir)
     if checkpoint_dir is not None:
         checkpoint_dir.mkdir(parents=True, exist_ok=True)
-
-    if checkpoint_dir is not None:
         records = _stage_records(method, student, stages, epochs, batch_size, seed, data, corpus)
         _claim(checkpoint_dir, records, resume)
 

@@ -446,14 +446,12 @@ def _load_curve(run_dir: Path) -> list[dict]:
     return json.loads(path.read_text()) if path.exists() else []
 
 
-def _training_seconds(checkpoint: Path, start: float) -> float:
-    """Seconds in training: the finished run's last checkpoint counts those of earlier,
-    interrupted runs; without one, the wall clock since ``start``."""
+def _training_seconds(checkpoint: Path) -> float:
+    """Seconds in training, read from the finished run's last checkpoint (written at
+    its last epoch's end), so that they count those of earlier, interrupted runs."""
     from kdzoo.training import read_checkpoint
 
-    if checkpoint.exists():
-        return float(read_checkpoint(checkpoint)[0]["seconds"])
-    return time.perf_counter() - start
+    return float(read_checkpoint(checkpoint)[0]["seconds"])
 
 
 def _dev_curve(student, prep: _Prepared, bilstm: bool, curve: list, run_dir: Path):
@@ -1182,7 +1180,6 @@ def _student_only_run(name, preset, seed, prep, budget, output_dir, verbose) -> 
     # Reseed right before training, as kdzoo.distill does: the student-only run then
     # draws the same data order as a method's run with the same seed.
     keras.utils.set_random_seed(seed)
-    start = time.perf_counter()
     finetune(
         student,
         prep.inputs("train", bilstm),
@@ -1196,7 +1193,7 @@ def _student_only_run(name, preset, seed, prep, budget, output_dir, verbose) -> 
         checkpoint=run_dir / "checkpoint" / "task-progress.npz",
         checkpoint_every=CHECKPOINT_EVERY,
     )
-    seconds = _training_seconds(run_dir / "checkpoint" / "task-progress.npz", start)
+    seconds = _training_seconds(run_dir / "checkpoint" / "task-progress.npz")
     student.save_weights(str(run_dir / "student.weights.h5"))
     row = _finish_row(name, seed, preset, student, prep, budget, seconds, steps, config, curve)
     log(f"done in {seconds:.1f} s: {json.dumps({k: v for k, v in row.items() if k != 'curve'})}")
@@ -1271,6 +1268,7 @@ def _method_run(plan, seed, prep, budget, output_dir, verbose, augment=None) -> 
     import keras
 
     from kdzoo.api import distill, load_state
+    from kdzoo.training import num_examples
 
     name, method, preset = plan["name"], plan["method"], plan["student"]
     run_dir = _run_dir(output_dir, name, seed)
@@ -1336,7 +1334,7 @@ def _method_run(plan, seed, prep, budget, output_dir, verbose, augment=None) -> 
             verbose=_keras_verbose(verbose),
         )
     seconds = sum(result.seconds.values()) + general_info.get("seconds", 0.0)
-    n_rows = len(next(iter(keras.tree.flatten(x))))
+    n_rows = num_examples(x)
     steps = _steps(n_rows, plan, task_stages) + general_info.get("steps", 0)
     student.save_weights(str(run_dir / "student.weights.h5"))
     row = _finish_row(name, seed, preset, student, prep, budget, seconds, steps, config, curve)

@@ -12,7 +12,7 @@ the same way, and Keras callbacks and progress bars work as usual):
 
 - **Data order.** :class:`Batches` feeds ``fit`` one endless stream of batches: batch
   ``i`` of the stream is batch ``i mod n`` of epoch ``i // n``, whose order is a NumPy
-  permutation drawn from ``(seed, stream, epoch)``. The order is therefore the same on
+  permutation drawn from ``(seed, epoch)``. The order is therefore the same on
   torch, tensorflow and jax, and any position can be reached without replaying the ones
   before it.
 - **Checkpoints.** A :class:`Checkpointer` callback writes one ``.npz`` file every
@@ -38,7 +38,7 @@ from __future__ import annotations
 import json
 import math
 import time
-import zlib
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -59,6 +59,9 @@ __all__ = [
 ]
 
 _FORMAT = "kdzoo-checkpoint-1"
+# The data order's entry in the seed sequence (seed, 0, epoch): kept fixed, so that the
+# order of a seed does not change between kdzoo versions.
+_ORDER_STREAM = 0
 
 
 def num_examples(x) -> int:
@@ -74,7 +77,7 @@ class Batches(keras.utils.PyDataset):
 
     Batch ``i`` of the stream is batch ``(start + i) mod n`` of epoch
     ``(start + i) // n``, with ``n = ceil(rows / batch_size)``; each epoch's order is a
-    permutation drawn from ``(seed, stream, epoch)`` with NumPy, the same on every
+    permutation drawn from ``(seed, epoch)`` with NumPy, the same on every
     backend. Give ``fit`` ``steps_per_epoch=n`` (or fewer for the rest of an
     interrupted epoch).
 
@@ -83,12 +86,10 @@ class Batches(keras.utils.PyDataset):
         y: labels, or None (unlabelled stages).
         batch_size: rows per batch (the last batch of an epoch may be smaller).
         seed: the run's seed.
-        stream: a name that separates streams with the same seed (a stage's name).
         start: the stream position of the first batch.
-        shuffle: False keeps the rows in order.
     """
 
-    def __init__(self, x, y=None, *, batch_size, seed=0, stream="", start=0, shuffle=True):
+    def __init__(self, x, y=None, *, batch_size, seed=0, start=0):
         super().__init__()
         self.x, self.y = x, y
         self.rows = num_examples(x)
@@ -96,8 +97,7 @@ class Batches(keras.utils.PyDataset):
             raise ValueError("there are no examples to train on.")
         self.batch_size = int(batch_size)
         self.steps_per_epoch = math.ceil(self.rows / self.batch_size)
-        self.seed, self.start, self.shuffle = int(seed), int(start), shuffle
-        self._stream = zlib.crc32(str(stream).encode())
+        self.seed, self.start = int(seed), int(start)
         self._orders: dict[int, np.ndarray] = {}
 
     @property
@@ -109,11 +109,8 @@ class Batches(keras.utils.PyDataset):
         if epoch not in self._orders:
             if len(self._orders) > 2:
                 self._orders.clear()
-            if self.shuffle:
-                rng = np.random.default_rng([self.seed, self._stream, epoch])
-                self._orders[epoch] = rng.permutation(self.rows)
-            else:
-                self._orders[epoch] = np.arange(self.rows)
+            rng = np.random.default_rng([self.seed, _ORDER_STREAM, epoch])
+            self._orders[epoch] = rng.permutation(self.rows)
         return self._orders[epoch]
 
     def rows_of(self, position: int) -> np.ndarray:
@@ -218,8 +215,6 @@ def read_checkpoint(path: str | Path) -> tuple[dict, dict[str, list[np.ndarray]]
     Raises:
         ValueError: the file is corrupt, truncated or not a kdzoo checkpoint.
     """
-    import zipfile
-
     try:
         with np.load(path, allow_pickle=False) as saved:
             files = {name: saved[name] for name in saved.files}
@@ -295,7 +290,6 @@ class Checkpointer(keras.callbacks.Callback):
         self._rng = rng or None
         self._rng_pending = False
         self._clock = time.perf_counter()
-        self.writes = 0
 
     def elapsed(self) -> float:
         return self.seconds + time.perf_counter() - self._clock
@@ -359,7 +353,6 @@ class Checkpointer(keras.callbacks.Callback):
         ):
             arrays.update({f"{group}/{i:05d}": a for i, a in enumerate(values)})
         atomic_write(self.path, lambda tmp: np.savez(tmp, **arrays))
-        self.writes += 1
 
 
 # --------------------------------------------------------------------------- fit
@@ -390,7 +383,6 @@ def fit(
     epochs: int,
     batch_size: int,
     seed: int = 0,
-    stream: str = "",
     checkpoint: str | Path | None = None,
     every: int | None = None,
     exclude=(),
@@ -406,8 +398,7 @@ def fit(
             student fine-tuned on labels).
         x, y: the training data (arrays or dicts of arrays; y may be None).
         epochs, batch_size: as in ``fit``.
-        seed: fixes the data order (with ``stream``).
-        stream: separates the data orders of runs sharing a seed (a stage's name).
+        seed: fixes the data order.
         checkpoint: the checkpoint file; when it exists the run resumes from it.
         every: steps between checkpoints inside an epoch (None: epoch ends only).
         exclude: variables not to checkpoint (a frozen teacher's weights).
@@ -420,7 +411,7 @@ def fit(
     Returns:
         A :class:`FitResult`.
     """
-    batches = Batches(x, y, batch_size=batch_size, seed=seed, stream=stream)
+    batches = Batches(x, y, batch_size=batch_size, seed=seed)
     n = batches.steps_per_epoch
     start, history, seconds, metrics, rng, resumed = 0, [], 0.0, None, None, None
     if checkpoint is not None and Path(checkpoint).exists():
