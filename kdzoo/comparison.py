@@ -749,7 +749,7 @@ def compare(
     output_dir = Path(output_dir)
     key = {
         "task": task,
-        "teacher": _teacher_key(teacher),
+        "teacher": _teacher_key(teacher, spec),
         "student": student if not isinstance(student, Mapping) else dict(student),
         "budget": dataclasses.asdict(budget),
         "task_kwargs": {k: str(v) for k, v in (task_kwargs or {}).items()},
@@ -833,9 +833,15 @@ def _fingerprint_texts(texts: Sequence[str]) -> str:
     return f"{len(texts)} texts, sha256 {h.hexdigest()[:16]}"
 
 
-def _teacher_key(teacher) -> str | None:
+def _teacher_key(teacher, spec) -> str | None:
     if teacher is None:
-        return None
+        if spec.source != "embedded":
+            return None
+        from kdzoo.teachers import RECIPES, TeacherRecipe
+
+        # The built-in teacher's cache key: it changes with its recipe and with the
+        # generated data, so runs distilled from an older teacher are not reused.
+        return f"embedded teacher {RECIPES.get(spec.name, TeacherRecipe()).key(spec.name)}"
     if dataclasses.is_dataclass(teacher) and not isinstance(teacher, type):
         return repr(teacher)  # a TeacherRecipe
     path = getattr(teacher, "path", None)  # an EmbeddedTeacher

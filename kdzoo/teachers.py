@@ -5,8 +5,10 @@ alone. The papers' teachers get that from pre-training: BERT reads a large corpu
 sees a few labelled examples. With no network there is no BERT to download, so kdzoo
 builds the same thing at small scale for each embedded task:
 
-1. train a WordPiece vocabulary on the task's unlabelled corpus
-   (:func:`kdzoo.data.embedded.embedded_corpus`);
+1. build a WordPiece vocabulary from the task's unlabelled corpus
+   (:func:`kdzoo.data.embedded.embedded_corpus`): every word whole, except the derived
+   adjectives, which it splits into root and suffix ("joy", "##some"), as BERT's
+   vocabulary splits rare words (:func:`kdzoo.tokenization.lexicon_wordpiece`);
 2. pre-train a small BERT (preset ``mini-6l-128h``) with masked-language modelling on
    that corpus (:func:`pretrain_mlm`): this model is also the MLM that TinyBERT's data
    augmentation asks for candidates;
@@ -24,6 +26,7 @@ Book chapter: ``book/tasks/embedded.md``.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 import math
@@ -243,7 +246,10 @@ class TeacherRecipe:
 
     Attributes:
         preset: the teacher's BERT preset.
-        vocab_size: the WordPiece vocabulary trained on the corpus.
+        vocab_size: None (default): the corpus's words, derived adjectives split into
+            their pieces (:func:`~kdzoo.tokenization.lexicon_wordpiece`); a number: a
+            WordPiece vocabulary of that size trained on the corpus
+            (:func:`~kdzoo.tokenization.train_wordpiece`), which splits by counts.
         corpus_size: sentences of :func:`~kdzoo.data.embedded.embedded_corpus`.
         corpus_max_length: tokens per corpus sentence in pre-training.
         pretrain_epochs, pretrain_lr, pretrain_batch_size: MLM pre-training.
@@ -261,10 +267,10 @@ class TeacherRecipe:
     """
 
     preset: str = "mini-6l-128h"
-    vocab_size: int = 1024
-    corpus_size: int = 20000
+    vocab_size: int | None = None
+    corpus_size: int = 12000
     corpus_max_length: int = 40
-    pretrain_epochs: int = 8
+    pretrain_epochs: int = 4
     pretrain_lr: float = 1e-3
     pretrain_batch_size: int = 64
     pretrain_dropout: float = 0.0
@@ -277,16 +283,43 @@ class TeacherRecipe:
     task_kwargs: dict[str, Any] = field(default_factory=dict)
 
     def key(self, task: str) -> str:
+        """The fine-tuned teacher's key: the recipe, the pre-trained MLM's key and a
+        fingerprint of the task data the recipe generates."""
         payload = json.dumps({"task": task, **dataclasses.asdict(self)}, sort_keys=True)
+        payload += self.pretrain_key()
+        payload += _data_fingerprint(task, self.seed, json.dumps(self.task_kwargs, sort_keys=True))
         return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
     def pretrain_key(self) -> str:
-        """The key of the pre-trained MLM, which every embedded task shares."""
+        """The key of the pre-trained MLM, which every embedded task shares: the
+        pre-training fields of the recipe and a fingerprint of the corpus, so that a
+        change to the grammar builds a new MLM."""
         fields = ("preset", "vocab_size", "corpus_size", "corpus_max_length")
         fields += ("pretrain_epochs", "pretrain_lr", "pretrain_batch_size", "pretrain_dropout")
         fields += ("seed",)
         payload = json.dumps({f: getattr(self, f) for f in fields}, sort_keys=True)
+        payload += _corpus_fingerprint(self.corpus_size, self.seed)
         return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
+@functools.lru_cache(maxsize=8)
+def _corpus_fingerprint(size: int, seed: int) -> str:
+    from kdzoo.data.embedded import embedded_corpus
+
+    return hashlib.sha256("\n".join(embedded_corpus(size, seed=seed)).encode()).hexdigest()
+
+
+@functools.lru_cache(maxsize=8)
+def _data_fingerprint(task: str, seed: int, task_kwargs: str) -> str:
+    from kdzoo.data.base import load_task
+
+    data = load_task(task, seed=seed, **json.loads(task_kwargs))
+    h = hashlib.sha256()
+    for name in sorted(data.splits):
+        for column in sorted(data[name].texts):
+            h.update("\n".join(data[name].texts[column]).encode())
+        h.update(np.asarray(data[name].labels).tobytes())
+    return h.hexdigest()
 
 
 #: The recipe per embedded task; see the task docstrings for what it reaches.
@@ -362,9 +395,15 @@ def pretrained_mlm(
     """
     import keras
 
-    from kdzoo.data.embedded import embedded_corpus
+    from kdzoo.data.embedded import WORD_PIECES, embedded_corpus
     from kdzoo.models import BertModel, from_hf, to_hf
-    from kdzoo.tokenization import encode, load_tokenizer, train_wordpiece
+    from kdzoo.tokenization import (
+        encode,
+        lexicon_wordpiece,
+        load_tokenizer,
+        train_wordpiece,
+        trim_padding,
+    )
 
     recipe = recipe or TeacherRecipe()
     final = cache_dir() / "pretrained" / f"mlm-{recipe.pretrain_key()}"
@@ -375,7 +414,10 @@ def pretrained_mlm(
         def build(tmp: Path) -> None:
             _say(verbose, f"pre-training the embedded MLM ({recipe.preset}); cached in {final}")
             corpus = embedded_corpus(recipe.corpus_size, seed=recipe.seed)
-            tokenizer = train_wordpiece(corpus, vocab_size=recipe.vocab_size)
+            if recipe.vocab_size is None:
+                tokenizer = lexicon_wordpiece(corpus, WORD_PIECES)
+            else:
+                tokenizer = train_wordpiece(corpus, vocab_size=recipe.vocab_size)
             keras.utils.set_random_seed(recipe.seed)
             mlm = BertModel(
                 recipe.preset,
@@ -385,7 +427,7 @@ def pretrained_mlm(
                 hidden_dropout_prob=recipe.pretrain_dropout,
                 attention_probs_dropout_prob=recipe.pretrain_dropout,
             )
-            inputs = encode(tokenizer, corpus, max_length=recipe.corpus_max_length)
+            inputs = trim_padding(encode(tokenizer, corpus, max_length=recipe.corpus_max_length))[0]
             start = time.perf_counter()
             history = pretrain_mlm(
                 mlm,
@@ -438,7 +480,7 @@ def embedded_teacher(
     from kdzoo.data.base import get_spec, load_task
     from kdzoo.data.metrics import compute_metrics
     from kdzoo.models import from_hf, to_hf
-    from kdzoo.tokenization import load_tokenizer
+    from kdzoo.tokenization import load_tokenizer, trim_padding
 
     spec = get_spec(task)
     if spec.source != "embedded":
@@ -466,7 +508,8 @@ def embedded_teacher(
                 attention_probs_dropout_prob=recipe.finetune_dropout,
             )
             teacher = EmbeddedTeacher(task, model, mlm, tokenizer, recipe, tmp, {})
-            x, y = teacher.encode(data["train"], spec), data["train"].labels
+            x = trim_padding(teacher.encode(data["train"], spec))[0]
+            y = data["train"].labels
             start = time.perf_counter()
             history = finetune(
                 model,

@@ -20,7 +20,7 @@ import os
 import re
 import warnings
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +33,7 @@ __all__ = [
     "basic_tokenize",
     "check_tokenizer",
     "encode",
+    "lexicon_wordpiece",
     "load_tokenizer",
     "train_wordpiece",
     "trim_padding",
@@ -91,6 +92,59 @@ def train_wordpiece(
         show_progress=False,
     )
     return BertTokenizerFast(vocab=trainer.get_vocab(), do_lower_case=lowercase)
+
+
+def lexicon_wordpiece(
+    texts: Iterable[str], pieces: Mapping[str, Sequence[str]], *, lowercase: bool = True
+):
+    """A WordPiece tokenizer whose vocabulary is every word of ``texts``, except the
+    words of ``pieces``, which it holds only as those pieces.
+
+    BERT's vocabulary holds frequent words whole and splits rare ones ("joysome" →
+    "joy", "##some"). :func:`train_wordpiece` decides which words to split from their
+    counts; this one is told, so that a small generated corpus gets exactly the splits
+    its grammar intends. The vocabulary also holds every letter and its "##" form, so
+    any other word is still spelled out, not mapped to ``[UNK]``.
+
+    Args:
+        texts: the corpus, one text per item (split as by :func:`basic_tokenize`).
+        pieces: word → its pieces, e.g. ``{"joysome": ["joy", "##some"]}``; joined
+            without "##", the pieces must spell the word.
+        lowercase: lowercase and strip accents, as ``bert-base-uncased`` does.
+
+    Returns:
+        A ``transformers.BertTokenizerFast`` with ``[PAD]`` at id 0.
+
+    Raises:
+        ValueError: pieces that do not spell their word, or a whole word of the
+            vocabulary that would take WordPiece's greedy longest match away from a
+            split (then the split would not be the one asked for).
+    """
+    import string
+
+    from transformers import BertTokenizerFast
+
+    for word, parts in pieces.items():
+        if "".join(p.removeprefix("##") for p in parts) != word or not all(
+            p.startswith("##") for p in parts[1:]
+        ):
+            raise ValueError(f"pieces {list(parts)} do not spell '{word}' as WordPiece would.")
+    counts = Counter(w for t in texts for w in basic_tokenize(t, lowercase))
+    vocab = list(SPECIAL_TOKENS)
+    vocab += [*string.ascii_lowercase, *(f"##{c}" for c in string.ascii_lowercase)]
+    for word in sorted(counts, key=lambda w: (-counts[w], w)):
+        vocab += pieces.get(word, [word])
+    vocab = list(dict.fromkeys(vocab))
+    tokenizer = BertTokenizerFast(
+        vocab={w: i for i, w in enumerate(vocab)}, do_lower_case=lowercase
+    )
+    for word, parts in pieces.items():
+        if tokenizer.tokenize(word) != list(parts):
+            raise ValueError(
+                f"'{word}' would be split as {tokenizer.tokenize(word)}, not {list(parts)}: "
+                "a longer whole word of the vocabulary is a prefix of it."
+            )
+    return tokenizer
 
 
 def check_tokenizer(tokenizer, config) -> None:

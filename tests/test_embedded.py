@@ -129,10 +129,12 @@ def test_sentiment_rules():
         "funny",
         "brilliant",
     }
+    positive_roots = ("joy", "charm", "grace", "zest", "bliss", "glee")  # + ful, some, ...
 
     def polarity(clause):
         words = clause.split()
-        return int((words[-1] in positive) != ("not" in words))
+        good = words[-1] in positive or words[-1].startswith(positive_roots)
+        return int(good != ("not" in words))
 
     for text, y, kind in zip(split.texts["sentence"], split.labels, ph, strict=True):
         if kind == "but":
@@ -203,21 +205,47 @@ def test_distractor_clauses_cannot_bear_on_the_hypothesis():
 
 
 def test_held_out_words_never_occur_in_labelled_training_data():
-    from kdzoo.data.embedded import HELD_OUT_WORDS
+    from kdzoo.data.embedded import HELD_OUT_COMBINATIONS, HELD_OUT_WORDS
 
+    held = HELD_OUT_WORDS | HELD_OUT_COMBINATIONS
     for task in ("synth-nli", "synth-sentiment"):
         data = load_embedded(task, train_size=1500, dev_size=400, test_size=10)
         for name, split in data.splits.items():
-            flags = [
-                any(w in HELD_OUT_WORDS for f in split.texts for w in split.texts[f][i].split())
+            words = [
+                {w for f in split.texts for w in split.texts[f][i].split()}
                 for i in range(len(split))
             ]
-            assert flags == split.meta["unseen_word"]
+            assert [bool(w & held) for w in words] == split.meta["unseen_word"]
+            kinds = [
+                "word" if w & HELD_OUT_WORDS else "combination" if w & held else "seen"
+                for w in words
+            ]
+            assert kinds == split.meta["held_out"]
             if name == "train":
-                assert not any(flags)
+                assert not any(split.meta["unseen_word"])
         assert 0.3 < np.mean(data["dev"].meta["unseen_word"]) < 0.7
     corpus_words = {w for s in embedded_corpus(3000) for w in s.split()}
-    assert HELD_OUT_WORDS <= corpus_words
+    assert held <= corpus_words
+
+
+def test_derived_adjectives_show_every_piece_in_training_but_not_every_pairing():
+    from kdzoo.data.embedded import _NEGATIVE, _POSITIVE, HELD_OUT_COMBINATIONS, WORD_PIECES
+    from kdzoo.tokenization import lexicon_wordpiece
+
+    train = load_embedded("synth-sentiment")["train"]
+    seen = {w for t in train.texts["sentence"] for w in t.split()} & set(WORD_PIECES)
+    assert seen == set(WORD_PIECES) - HELD_OUT_COMBINATIONS
+    for piece in {p for pieces in WORD_PIECES.values() for p in pieces}:
+        assert any(piece in WORD_PIECES[w] for w in seen), piece
+    for word in HELD_OUT_COMBINATIONS:  # its root's other adjectives share its polarity
+        root = WORD_PIECES[word][0]
+        polarity = word in _POSITIVE
+        assert word in _POSITIVE or word in _NEGATIVE
+        assert all((w in _POSITIVE) == polarity for w in WORD_PIECES if w.startswith(root))
+    tokenizer = lexicon_wordpiece(embedded_corpus(2000), WORD_PIECES)
+    for word, pieces in WORD_PIECES.items():
+        assert tokenizer.tokenize(word) == list(pieces)
+    assert tokenizer.tokenize("the film was dull") == ["the", "film", "was", "dull"]
 
 
 def test_corpus_states_hypernyms_and_polarity_of_every_word():

@@ -101,6 +101,30 @@ def test_embedded_teacher_builds_once_then_loads(tmp_path, monkeypatch):
     assert other.pretrain_key() == TINY.pretrain_key()
 
 
+@pytest.fixture
+def fresh_fingerprints():
+    teachers._corpus_fingerprint.cache_clear()
+    teachers._data_fingerprint.cache_clear()
+    yield
+    teachers._corpus_fingerprint.cache_clear()
+    teachers._data_fingerprint.cache_clear()
+
+
+def test_teacher_keys_follow_the_generated_data(monkeypatch, fresh_fingerprints):
+    from kdzoo.data import embedded
+
+    key, mlm_key = TINY.key("synth-sentiment"), TINY.pretrain_key()
+    assert TINY.key("synth-sentiment") == key  # stable
+    # A grammar change (here: one adjective renamed) changes the corpus and the task
+    # data, so it builds a new MLM and a new teacher, not the cached ones.
+    renamed = [w if w != "dull" else "dreary" for w in embedded._NEGATIVE]
+    monkeypatch.setattr(embedded, "_NEGATIVE", renamed)
+    teachers._corpus_fingerprint.cache_clear()
+    teachers._data_fingerprint.cache_clear()
+    assert TINY.pretrain_key() != mlm_key
+    assert TINY.key("synth-sentiment") != key
+
+
 def test_the_fine_tuned_teacher_starts_from_the_pretrained_encoder(tmp_path, monkeypatch):
     monkeypatch.setenv("KDZOO_CACHE", str(tmp_path))
     captured = {}

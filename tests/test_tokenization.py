@@ -14,6 +14,7 @@ from kdzoo.tokenization import (
     basic_tokenize,
     check_tokenizer,
     encode,
+    lexicon_wordpiece,
     load_tokenizer,
     train_wordpiece,
     trim_padding,
@@ -46,6 +47,20 @@ def test_wordpiece_trains_saves_and_loads(tmp_path):
 def test_unseen_words_split_into_pieces():
     tok = train_wordpiece(CORPUS, vocab_size=120)
     assert tok.tokenize("cats") == ["cat", "##s"]  # "cats" never occurs in the corpus
+
+
+def test_lexicon_wordpiece_splits_only_the_words_it_is_told():
+    pieces = {"catlike": ["cat", "##like"], "dogs": ["dog", "##s"]}
+    tok = lexicon_wordpiece([*CORPUS, "a catlike dog", "two dogs"], pieces)
+    assert tok.tokenize("a catlike dog") == ["a", "cat", "##like", "dog"]
+    assert tok.tokenize("dogs") == ["dog", "##s"]
+    assert "catlike" not in tok.get_vocab() and "dogs" not in tok.get_vocab()
+    assert tok.tokenize("zebra") == ["z", "##e", "##b", "##r", "##a"]  # spelled, not [UNK]
+    assert tok.convert_ids_to_tokens(0) == "[PAD]"
+    with pytest.raises(ValueError, match="do not spell"):
+        lexicon_wordpiece(CORPUS, {"catlike": ["cat", "like"]})
+    with pytest.raises(ValueError, match="prefix"):  # "cats" is a word: it wins the match
+        lexicon_wordpiece(["cats", "catsup"], {"catsup": ["cat", "##sup"]})
 
 
 def test_encode_pairs_and_padding():

@@ -30,46 +30,45 @@ POS-guided replacement) and an unlabelled corpus from the same grammar
 (:func:`embedded_corpus`) for general distillation, MLM pre-training and a word2vec
 stand-in for GloVe.
 
-Calibration (measured, not yet met)
------------------------------------
+Calibration (measured: met on synth-sentiment, not yet on synth-nli)
+-------------------------------------------------------------------
 The tasks should leave a gap for distillation to close: a TinyBERT-shaped student
 trained on the labels alone at least 5 points below the teacher, a BiLSTM further
 below. ``benchmarks/calibrate_embedded.py`` measures it with the teacher recipe of
-:mod:`kdzoo.teachers` (``mini-6l-128h`` pre-trained with MLM on 20,000 corpus
-sentences for 8 epochs, then fine-tuned on the 6,000 training labels for 5 epochs at
-3e-4) and students trained from scratch on the same labels for 10 epochs (results in
-``benchmarks/results/calibrate_embedded-torch.json``; one seed, torch, 2 CPUs)::
+:mod:`kdzoo.teachers` (``mini-6l-128h`` pre-trained with MLM on 12,000 corpus
+sentences for 4 epochs, then fine-tuned on the 6,000 training labels for 5 epochs at
+3e-4) and students trained from scratch on the same labels as ``kdzoo.compare``'s
+``student-only`` rows at the ``small`` budget (3 epochs, AdamW at 1e-3, batch 32;
+BiLSTM ``tang-mini``). Results in ``benchmarks/results/calibrate_embedded-torch.json``
+(torch, 2 CPUs, student seeds 0, 1, 2)::
 
-    dev accuracy (seen / unseen word)   synth-sentiment        synth-nli
-    teacher mini-6l-128h                0.804 (1.00 / 0.62)    0.795 (0.79 / 0.80)
-    student mini-2l-64h, labels only    0.704 (0.93 / 0.50)    0.756 (0.75 / 0.76)
-    student BiLSTM, labels only         0.796 (1.00 / 0.61)    0.890 (0.90 / 0.88)
+    dev accuracy                  synth-sentiment   synth-nli
+    teacher mini-6l-128h          0.953             0.774
+    student mini-2l-64h, labels   0.894 ± 0.036     0.729 ± 0.025
+    student BiLSTM, labels        0.764 ± 0.023     0.796 ± 0.008
 
-With the 3 epochs per stage of :func:`kdzoo.compare`'s ``small`` budget
-(``calibrate_embedded.py --student-epochs 3 --seeds 0,1,2``: AdamW with warm-up, 1e-3
-for the transformer and 2e-3 for the BiLSTM; torch, 2 CPUs) the gap to the transformer
-student holds on both tasks, but the BiLSTM is still not below it::
+    synth-sentiment by what the labels never showed (seen / combination / word):
+    teacher                       0.996 / 0.995 / 0.58
+    student mini-2l-64h           0.932 / 0.926 / 0.59
+    student BiLSTM                0.984 / 0.534 / 0.59
 
-    dev accuracy, mean ± std (3 seeds)  synth-sentiment        synth-nli
-    teacher mini-6l-128h                0.804                  0.795
-    student mini-2l-64h, labels only    0.724 ± 0.031          0.718 ± 0.014
-    student BiLSTM, labels only         0.749 ± 0.057          0.840 ± 0.011
+On synth-sentiment both conditions hold: the teacher leads the transformer student by
+5.9 points (per seed 9.7, 5.4 and 2.5: the student varies a lot between seeds), and
+the BiLSTM is 13 points below the student. The derived adjectives do it: the
+transformer student composes a held-out combination from pieces that training showed
+("joy" in "joyful", "##some" in "gloomsome" → "joysome" positive), while the word-level
+BiLSTM meets an untrained word and guesses. The teacher's lead comes from learning the
+rules better from the same labels, not from the held-out words: on those it guesses
+too (0.58), so the corpus's statements of their polarity do not reach its classifier.
 
-(per seed: sentiment student 0.735 / 0.749 / 0.689, BiLSTM 0.797 / 0.765 / 0.686; NLI
-student 0.706 / 0.733 / 0.714, BiLSTM 0.847 / 0.828 / 0.846; BiLSTM E = H = 64.)
+On synth-nli neither holds yet: the teacher leads by 4.5 points, and the siamese
+BiLSTM is above both (it is the better learner on these short clauses, and the
+teacher fails most "identity" examples whose hypothesis repeats a later clause of the
+premise). Calibration of synth-nli continues in the tasks-and-data issue.
 
-So the teacher–student gap is 8.0 points on synth-sentiment and 7.7 on synth-nli, but
-the word-level BiLSTM is not below the transformer student: on these short, regular
-sentences its bias suits the data (the siamese BiLSTM sees the one edit between
-premise and hypothesis directly), and it beats the teacher on synth-nli. The teacher
-does not turn its pre-trained knowledge of held-out words into accuracy (unseen-word
-examples: 0.62 on synth-sentiment, no better than the BiLSTM's 0.61), and on synth-nli
-it fails the examples whose hypothesis repeats a later clause of the premise (0.25 on
-the 114 dev "identity" examples, against the BiLSTM's 0.77). The transformer student
-varies by several points between runs. Pre-training took 942 s in the one-seed run,
-which shared the CPUs with another job (397 s for the same shapes on a quiet machine);
-fine-tuning took 110 s (sentiment) and 144 s (NLI). Calibration continues in the
-tasks-and-data issue.
+The teacher builds in about 2.6 minutes on 2 CPUs (pre-training 96 s, shared by both
+tasks; fine-tuning 62 s for synth-sentiment, 91 s for synth-nli), down from about 9
+with the earlier recipe (20,000 sentences, 8 epochs, every word whole).
 
 Book chapter: ``book/tasks/embedded.md``.
 """
@@ -84,7 +83,15 @@ import numpy as np
 
 from kdzoo.data.base import Split, TaskData, TaskSpec, register_task
 
-__all__ = ["EMBEDDED_TASKS", "embedded_corpus", "load_embedded"]
+__all__ = [
+    "EMBEDDED_TASKS",
+    "HELD_OUT_COMBINATIONS",
+    "HELD_OUT_WORDS",
+    "WORD_PIECES",
+    "embedded_corpus",
+    "held_out",
+    "load_embedded",
+]
 
 # --------------------------------------------------------------------------- lexicon
 
@@ -148,8 +155,18 @@ HELD_OUT_WORDS = frozenset(
 )
 
 
+def held_out(*texts: str) -> str:
+    """What the labelled training split never shows in ``texts``: ``"word"`` (a word
+    of :data:`HELD_OUT_WORDS`), ``"combination"`` (a derived adjective of
+    :data:`HELD_OUT_COMBINATIONS`, whose pieces it does show) or ``"seen"``."""
+    words = {w for t in texts for w in t.split()}
+    if words & HELD_OUT_WORDS:
+        return "word"
+    return "combination" if words & HELD_OUT_COMBINATIONS else "seen"
+
+
 def _has_held_out(*texts: str) -> bool:
-    return any(w in HELD_OUT_WORDS for t in texts for w in t.split())
+    return held_out(*texts) != "seen"
 
 
 def _ancestors(noun: str) -> list[str]:
@@ -316,7 +333,7 @@ def _nli_split(
     in a longer premise.
     """
     premises, hypotheses, labels, p_tags, h_tags = [], [], [], [], []
-    meta = {"phenomenon": [], "premise_clause": [], "unseen_word": []}
+    meta = {"phenomenon": [], "premise_clause": [], "unseen_word": [], "held_out": []}
     while len(labels) < n:
         target = rng.integers(3)
         while True:
@@ -342,6 +359,7 @@ def _nli_split(
         meta["phenomenon"].append(phenomenon)
         meta["premise_clause"].append(p.text())
         meta["unseen_word"].append(_has_held_out(text, h.text()))
+        meta["held_out"].append(held_out(text, h.text()))
     return Split(
         texts={"premise": premises, "hypothesis": hypotheses},
         labels=np.asarray(labels, np.int32),
@@ -364,7 +382,7 @@ _TOPICS = [
     "the dialogue",
     "the camera work",
 ]
-_POSITIVE = [
+_PLAIN_POSITIVE = [
     "good",
     "great",
     "moving",
@@ -376,7 +394,7 @@ _POSITIVE = [
     "funny",
     "brilliant",
 ]
-_NEGATIVE = [
+_PLAIN_NEGATIVE = [
     "bad",
     "dull",
     "boring",
@@ -388,6 +406,38 @@ _NEGATIVE = [
     "messy",
     "bland",
 ]
+# Derived adjectives: a root, whose polarity the adjective keeps, and a suffix that
+# carries none ("joy" + "some" = "joysome", positive). The teachers' WordPiece
+# vocabulary splits them into pieces ("joy", "##some"), as BERT's splits rare words;
+# a word-level model (the BiLSTM) sees each as a word of its own.
+_ROOTS = {  # root -> positive?
+    "joy": True,
+    "charm": True,
+    "grace": True,
+    "zest": True,
+    "bliss": True,
+    "glee": True,
+    "gloom": False,
+    "dread": False,
+    "grime": False,
+    "murk": False,
+    "drab": False,
+    "bleak": False,
+}
+_SUFFIXES = ("ful", "some", "ish", "ly", "ous")
+
+#: Each derived adjective and its WordPiece pieces, e.g. "joysome" → ("joy", "##some"):
+#: :func:`kdzoo.tokenization.lexicon_wordpiece` builds the teachers' vocabulary so.
+WORD_PIECES = {r + s: (r, f"##{s}") for r in _ROOTS for s in _SUFFIXES}
+
+#: The derived adjectives that no labelled training example contains: two suffixes
+#: per root, so that training shows every root and every suffix, but not these pairs.
+#: A subword model can compose them from their pieces; a word-level one cannot.
+HELD_OUT_COMBINATIONS = frozenset(
+    root + _SUFFIXES[(i + k) % len(_SUFFIXES)] for i, root in enumerate(_ROOTS) for k in (0, 1)
+)
+_POSITIVE = _PLAIN_POSITIVE + [r + s for r, pos in _ROOTS.items() if pos for s in _SUFFIXES]
+_NEGATIVE = _PLAIN_NEGATIVE + [r + s for r, pos in _ROOTS.items() if not pos for s in _SUFFIXES]
 _DEGREE = ["", "very ", "really ", "quite ", "rather "]
 # attitude frames: (text, whether it flips the embedded polarity)
 _FRAMES = [
@@ -466,7 +516,11 @@ def _sentiment_split(n: int, rng, exclude=frozenset(), labelled_train: bool = Fa
         texts={"sentence": texts},
         labels=np.asarray(labels, np.int32),
         pos_tags={"sentence": tags},
-        meta={"phenomenon": phenomena, "unseen_word": [_has_held_out(t) for t in texts]},
+        meta={
+            "phenomenon": phenomena,
+            "unseen_word": [_has_held_out(t) for t in texts],
+            "held_out": [held_out(t) for t in texts],
+        },
     )
 
 
@@ -579,9 +633,10 @@ def embedded_corpus(n: int = 20000, seed: int = 0) -> list[str]:
     - 25 % show an adjective's polarity by its company ("the plot was bland so i hated
       it", "the film was warm and clever").
 
-    The knowledge covers every word, the held-out ones (:data:`HELD_OUT_WORDS`)
-    included: it is what a teacher pre-trained on the corpus brings to the few labelled
-    examples, and what a student trained on the labels alone lacks. No sentence written
+    The knowledge covers every word, the held-out words (:data:`HELD_OUT_WORDS`) and
+    combinations (:data:`HELD_OUT_COMBINATIONS`) included: it is what a teacher
+    pre-trained on the corpus brings to the few labelled examples, and what a student
+    trained on the labels alone lacks. No sentence written
     with its verdict or inference is a dev or test example of either task (at the
     default seed and sizes), so the corpus leaks no evaluation label.
 
@@ -591,7 +646,10 @@ def embedded_corpus(n: int = 20000, seed: int = 0) -> list[str]:
     adjective to the reaction after 12 epochs. With this mix but without the verdicts
     and inferences, ``mini-6l-128h`` did within 8 epochs (``benchmarks/probe_mlm.py``:
     polarity 20/20, a hypernym 20/20). With the verdicts it learned the hypernyms
-    but not the polarity in 8 epochs; calibrating this is still open.
+    but not the polarity in 8 epochs. The teacher recipe now pre-trains for 4 epochs on
+    12,000 sentences, and does not turn the corpus's knowledge of the held-out *words*
+    into accuracy (see the calibration above); its lead comes from the derived
+    adjectives and from learning the rules better from the same labels.
     """
     rng = np.random.default_rng([seed, 99])
     held_out = _evaluation_texts()
