@@ -837,11 +837,11 @@ def _teacher_key(teacher, spec) -> str | None:
     if teacher is None:
         if spec.source != "embedded":
             return None
-        from kdzoo.teachers import RECIPES, TeacherRecipe
+        from kdzoo.teachers import recipe_for
 
         # The built-in teacher's cache key: it changes with its recipe and with the
         # generated data, so runs distilled from an older teacher are not reused.
-        return f"embedded teacher {RECIPES.get(spec.name, TeacherRecipe()).key(spec.name)}"
+        return f"embedded teacher {recipe_for(spec.name).key(spec.name)}"
     if dataclasses.is_dataclass(teacher) and not isinstance(teacher, type):
         return repr(teacher)  # a TeacherRecipe
     path = getattr(teacher, "path", None)  # an EmbeddedTeacher

@@ -17,8 +17,9 @@ builds the same thing at small scale for each embedded task:
 
 :func:`embedded_teacher` runs the recipe once and caches the result on disk (Hugging
 Face format: ``config.json``, ``model.safetensors`` and the tokenizer, so no pickle),
-under a key that fingerprints the recipe; the book, ``kdzoo.compare`` and the tests all
-reuse it. The cache lives in ``$KDZOO_CACHE`` (default ``~/.cache/kdzoo``).
+under a key that fingerprints the recipe and the data it generates; the book,
+``kdzoo.compare`` and the tests all reuse it. The cache lives in ``$KDZOO_CACHE``
+(default ``~/.cache/kdzoo``).
 
 Book chapter: ``book/tasks/embedded.md``.
 """
@@ -51,6 +52,7 @@ __all__ = [
     "has_classifier",
     "mask_tokens",
     "pretrain_mlm",
+    "recipe_for",
 ]
 
 
@@ -329,6 +331,11 @@ RECIPES: dict[str, TeacherRecipe] = {
 }
 
 
+def recipe_for(task: str) -> TeacherRecipe:
+    """The recipe :func:`embedded_teacher` builds ``task``'s teacher with by default."""
+    return RECIPES.get(task, TeacherRecipe())
+
+
 @dataclass
 class EmbeddedTeacher:
     """A built (or cached) teacher for an embedded task.
@@ -488,7 +495,7 @@ def embedded_teacher(
             f"'{task}' is not an embedded task; embedded_teacher builds teachers only for "
             f"{', '.join(RECIPES)}. For GLUE, pass a fine-tuned checkpoint as the teacher."
         )
-    recipe = recipe or RECIPES.get(task, TeacherRecipe())
+    recipe = recipe or recipe_for(task)
     final = cache_dir() / "teachers" / f"{task}-{recipe.key(task)}"
     if rebuild and final.exists():
         shutil.rmtree(final)

@@ -109,7 +109,8 @@ def lexicon_wordpiece(
     Args:
         texts: the corpus, one text per item (split as by :func:`basic_tokenize`).
         pieces: word → its pieces, e.g. ``{"joysome": ["joy", "##some"]}``; joined
-            without "##", the pieces must spell the word.
+            without "##", the pieces must spell the word. Their pieces enter the
+            vocabulary even if ``texts`` never uses the word.
         lowercase: lowercase and strip accents, as ``bert-base-uncased`` does.
 
     Returns:
@@ -125,15 +126,16 @@ def lexicon_wordpiece(
     from transformers import BertTokenizerFast
 
     for word, parts in pieces.items():
-        if "".join(p.removeprefix("##") for p in parts) != word or not all(
-            p.startswith("##") for p in parts[1:]
-        ):
+        spelled = "".join(p.removeprefix("##") for p in parts)
+        marks = [p.startswith("##") for p in parts]
+        if spelled != word or marks != [False] + [True] * (len(parts) - 1):
             raise ValueError(f"pieces {list(parts)} do not spell '{word}' as WordPiece would.")
     counts = Counter(w for t in texts for w in basic_tokenize(t, lowercase))
     vocab = list(SPECIAL_TOKENS)
     vocab += [*string.ascii_lowercase, *(f"##{c}" for c in string.ascii_lowercase)]
     for word in sorted(counts, key=lambda w: (-counts[w], w)):
         vocab += pieces.get(word, [word])
+    vocab += [p for parts in pieces.values() for p in parts]  # also words texts lack
     vocab = list(dict.fromkeys(vocab))
     tokenizer = BertTokenizerFast(
         vocab={w: i for i, w in enumerate(vocab)}, do_lower_case=lowercase

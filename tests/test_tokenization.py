@@ -57,8 +57,15 @@ def test_lexicon_wordpiece_splits_only_the_words_it_is_told():
     assert "catlike" not in tok.get_vocab() and "dogs" not in tok.get_vocab()
     assert tok.tokenize("zebra") == ["z", "##e", "##b", "##r", "##a"]  # spelled, not [UNK]
     assert tok.convert_ids_to_tokens(0) == "[PAD]"
+    # a word the texts never use still gets its pieces
+    assert lexicon_wordpiece(CORPUS, {"doglike": ["dog", "##like"]}).tokenize("doglike") == [
+        "dog",
+        "##like",
+    ]
     with pytest.raises(ValueError, match="do not spell"):
         lexicon_wordpiece(CORPUS, {"catlike": ["cat", "like"]})
+    with pytest.raises(ValueError, match="do not spell"):
+        lexicon_wordpiece(CORPUS, {"catlike": ["##cat", "##like"]})
     with pytest.raises(ValueError, match="prefix"):  # "cats" is a word: it wins the match
         lexicon_wordpiece(["cats", "catsup"], {"catsup": ["cat", "##sup"]})
 

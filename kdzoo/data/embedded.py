@@ -136,7 +136,7 @@ _QUANTIFIERS = ("the", "some", "every", "no")
 # Words that no labelled training example contains. Dev, test and the unlabelled corpus
 # use them freely, so a model knows them only if it learned them from the corpus (as a
 # pre-trained teacher did) or from a teacher (through distillation on the corpus or on
-# augmented data). Examples that contain one are flagged in ``meta["unseen_word"]``.
+# augmented data). ``meta["held_out"]`` says which examples contain one (see held_out).
 HELD_OUT_WORDS = frozenset(
     {
         # one noun per category
@@ -163,10 +163,6 @@ def held_out(*texts: str) -> str:
     if words & HELD_OUT_WORDS:
         return "word"
     return "combination" if words & HELD_OUT_COMBINATIONS else "seen"
-
-
-def _has_held_out(*texts: str) -> bool:
-    return held_out(*texts) != "seen"
 
 
 def _ancestors(noun: str) -> list[str]:
@@ -333,7 +329,7 @@ def _nli_split(
     in a longer premise.
     """
     premises, hypotheses, labels, p_tags, h_tags = [], [], [], [], []
-    meta = {"phenomenon": [], "premise_clause": [], "unseen_word": [], "held_out": []}
+    meta = {"phenomenon": [], "premise_clause": [], "held_out": []}
     while len(labels) < n:
         target = rng.integers(3)
         while True:
@@ -346,7 +342,8 @@ def _nli_split(
             if extra is not None and extra not in clauses:
                 clauses.insert(int(rng.integers(len(clauses) + 1)), extra)
         text = " and ".join(c.text() for c in clauses)
-        if (text, h.text()) in exclude or (labelled_train and _has_held_out(text, h.text())):
+        kind = held_out(text, h.text())
+        if (text, h.text()) in exclude or (labelled_train and kind != "seen"):
             continue
         tags = []
         for i, c in enumerate(clauses):
@@ -358,8 +355,7 @@ def _nli_split(
         labels.append(label)
         meta["phenomenon"].append(phenomenon)
         meta["premise_clause"].append(p.text())
-        meta["unseen_word"].append(_has_held_out(text, h.text()))
-        meta["held_out"].append(held_out(text, h.text()))
+        meta["held_out"].append(kind)
     return Split(
         texts={"premise": premises, "hypothesis": hypotheses},
         labels=np.asarray(labels, np.int32),
@@ -506,7 +502,7 @@ def _sentiment_split(n: int, rng, exclude=frozenset(), labelled_train: bool = Fa
     texts, tags, labels, phenomena = [], [], [], []
     while len(labels) < n:
         t, g, y, ph = _sentiment_sentence(rng)
-        if (t,) in exclude or (labelled_train and _has_held_out(t)):
+        if (t,) in exclude or (labelled_train and held_out(t) != "seen"):
             continue
         texts.append(t)
         tags.append(g)
@@ -518,7 +514,6 @@ def _sentiment_split(n: int, rng, exclude=frozenset(), labelled_train: bool = Fa
         pos_tags={"sentence": tags},
         meta={
             "phenomenon": phenomena,
-            "unseen_word": [_has_held_out(t) for t in texts],
             "held_out": [held_out(t) for t in texts],
         },
     )
