@@ -13,6 +13,7 @@ Book chapter: ``book/methods/index.md``.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import json
@@ -28,6 +29,8 @@ import numpy as np
 
 from kdzoo._io import atomic_write, write_json
 from kdzoo.distillers import Distiller
+from kdzoo.distribute import SyncBack
+from kdzoo.distribute import resolve as resolve_distribution
 from kdzoo.training import StopOnNonFiniteLoss, fit, num_examples
 from kdzoo.zoo.base import Method, get_method
 
@@ -46,6 +49,8 @@ class DistillResult:
         stages: the stages that ran, in order.
         seconds: training seconds per stage, summed over interrupted and resumed runs
             (a stage read back from its checkpoint reports the seconds it took then).
+        distribution: for a data-parallel run, the engine, the replicas and devices,
+            and per stage the global and per-replica batch sizes; None on one device.
     """
 
     student: keras.Model
@@ -54,6 +59,7 @@ class DistillResult:
     layers: dict = field(default_factory=dict)
     stages: list[str] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)
+    distribution: dict | None = None
 
 
 def _check_data(name: str, x, y=None) -> None:
@@ -255,6 +261,7 @@ def distill(
     checkpoint_every: int | None = 500,
     resume: bool = True,
     verbose: int | str = "auto",
+    distribution=None,
     **config: Any,
 ) -> DistillResult:
     """Distil ``teacher`` into ``student`` with ``method``, stage after stage.
@@ -300,6 +307,14 @@ def distill(
         resume: continue from the checkpoints in ``checkpoint_dir`` (the default);
             False deletes those of the stages this call runs, and starts them over.
         verbose: Keras's progress output.
+        distribution: run data-parallel on the backend's own engine
+            (:mod:`kdzoo.distribute`): ``"data-parallel"`` for every device, a number
+            of devices, or :func:`kdzoo.distribute.data_parallel` (...). jax uses
+            ``keras.distribution.DataParallel``, tensorflow
+            ``tf.distribute.MirroredStrategy``; torch has no engine and is refused.
+            ``batch_size`` stays the global batch (each replica gets
+            ``batch_size / replicas``) and the learning rate is not scaled. The teacher
+            and student are replicated; the caller's student gets the trained weights.
         **config: fields of the method's config dataclass, e.g. ``temperature=2``.
 
     Returns:
@@ -331,10 +346,24 @@ def distill(
         _check_data("corpus", corpus)
     method.check(teacher, student)
     seq_length = _seq_length(data[0] if data is not None else corpus)
-    if layers is None:
-        layers = method.build_layers(teacher, student, seq_length)
+    plan = resolve_distribution(distribution)
+    caller_student, caller_layers = student, layers
+    with plan.scope() if plan is not None else contextlib.nullcontext():
+        if layers is None:  # built under the engine's scope: replicated
+            layers = method.build_layers(teacher, student, seq_length)
     if init_student:
         method.prepare_student(teacher, student)
+    if plan is not None:
+        for stage in stages:
+            plan.per_replica(_per_stage(batch_size, stage, 32), f"batch_size ({stage})")
+        teacher, student = plan.replicate(teacher), plan.replicate(student)
+        if caller_layers is not None:  # built by the caller, outside the scope
+            layers = {k: plan.replicate_layer(v) for k, v in layers.items()}
+    sync = []  # the caller's student (and layers) follow the replicas epoch by epoch
+    if plan is not None:
+        pairs = [(student, caller_student)]
+        pairs += [(layers[k], v) for k, v in (caller_layers or {}).items()]
+        sync = [SyncBack(pairs)]
     checkpoint_dir = None if checkpoint_dir is None else Path(checkpoint_dir)
     if checkpoint_dir is not None:
         checkpoint_dir.mkdir(parents=True, exist_ok=True)
@@ -343,49 +372,63 @@ def distill(
 
     history: dict[str, dict[str, list[float]]] = {}
     seconds: dict[str, float] = {}
-    for stage in stages:
-        if checkpoint_dir is not None and (checkpoint_dir / f"{stage}.npz").exists():
-            load_state(checkpoint_dir / f"{stage}.npz", student, layers)
-            saved = json.loads((checkpoint_dir / f"{stage}.json").read_text())
-            history[stage] = saved.get("history", saved)
-            seconds[stage] = saved.get("seconds", 0.0)
-            continue
-        unlabelled = stage in method.unlabelled_stages
-        x, y = (corpus, None) if unlabelled else (data[0], data[1])
-        if x is None:
-            raise ValueError(f"stage '{stage}' needs {'corpus' if unlabelled else 'data'}.")
-        n_epochs = _per_stage(epochs, stage, 1)
-        stage_batch = _per_stage(batch_size, stage, 32)
-        steps = math.ceil(num_examples(x) / stage_batch) * n_epochs
-        distiller = Distiller(method, teacher, student, stage=stage, layers=layers, seed=seed)
-        distiller.compile(optimizer=method.optimizer(stage, steps, layers))
-        progress = None if checkpoint_dir is None else checkpoint_dir / f"{stage}-progress.npz"
-        # A resumed run assigns every variable before fit: build them all first (always,
-        # so that a run draws the same random numbers with and without checkpoints).
-        distiller(keras.tree.map_structure(lambda a: a[:2], x), training=False)
-        run = fit(
-            distiller,
-            x,
-            y,
-            epochs=n_epochs,
-            batch_size=stage_batch,
-            seed=seed,  # every method and stage sees the same order for the same seed
-            checkpoint=progress,
-            every=checkpoint_every,
-            exclude=teacher.weights,
-            callbacks=[*(callbacks or []), StopOnNonFiniteLoss(stage)],
-            validation_data=None if unlabelled else validation_data,
-            verbose=verbose,
-            stage=stage,
-        )
-        history[stage], seconds[stage] = run.history, run.seconds
-        if checkpoint_dir is not None:
-            save_state(checkpoint_dir / f"{stage}.npz", student, layers)
-            write_json(
-                checkpoint_dir / f"{stage}.json",
-                {"history": history[stage], "seconds": seconds[stage]},
+    with plan.scope() if plan is not None else contextlib.nullcontext():
+        for stage in stages:
+            if checkpoint_dir is not None and (checkpoint_dir / f"{stage}.npz").exists():
+                load_state(checkpoint_dir / f"{stage}.npz", student, layers)
+                saved = json.loads((checkpoint_dir / f"{stage}.json").read_text())
+                history[stage] = saved.get("history", saved)
+                seconds[stage] = saved.get("seconds", 0.0)
+                continue
+            unlabelled = stage in method.unlabelled_stages
+            x, y = (corpus, None) if unlabelled else (data[0], data[1])
+            if x is None:
+                raise ValueError(f"stage '{stage}' needs {'corpus' if unlabelled else 'data'}.")
+            n_epochs = _per_stage(epochs, stage, 1)
+            stage_batch = _per_stage(batch_size, stage, 32)
+            steps = math.ceil(num_examples(x) / stage_batch) * n_epochs
+            distiller = Distiller(method, teacher, student, stage=stage, layers=layers, seed=seed)
+            optimizer = method.optimizer(stage, steps, layers)
+            if plan is not None:
+                optimizer = plan.prepare_optimizer(optimizer)
+            distiller.compile(optimizer=optimizer)
+            progress = None if checkpoint_dir is None else checkpoint_dir / f"{stage}-progress.npz"
+            # A resumed run assigns every variable before fit: build them all first (always,
+            # so that a run draws the same random numbers with and without checkpoints).
+            distiller(keras.tree.map_structure(lambda a: a[:2], x), training=False)
+            run = fit(
+                distiller,
+                x,
+                y,
+                replicas=1 if plan is None else plan.replicas,
+                epochs=n_epochs,
+                batch_size=stage_batch,
+                seed=seed,  # every method and stage sees the same order for the same seed
+                checkpoint=progress,
+                every=checkpoint_every,
+                exclude=teacher.weights,
+                callbacks=[*sync, *(callbacks or []), StopOnNonFiniteLoss(stage)],
+                validation_data=None if unlabelled else validation_data,
+                verbose=verbose,
+                stage=stage,
             )
-            progress.unlink(missing_ok=True)
+            history[stage], seconds[stage] = run.history, run.seconds
+            if checkpoint_dir is not None:
+                save_state(checkpoint_dir / f"{stage}.npz", student, layers)
+                write_json(
+                    checkpoint_dir / f"{stage}.json",
+                    {"history": history[stage], "seconds": seconds[stage]},
+                )
+                progress.unlink(missing_ok=True)
+    info = None
+    if plan is not None:  # the caller's models get what the replicas learned
+        sync[0].copy()  # also for stages read back from checkpoints
+        layers = caller_layers if caller_layers is not None else layers
+        student = caller_student
+        info = {**plan.describe(), "batch_size": {}}
+        for stage in stages:
+            size = _per_stage(batch_size, stage, 32)
+            info["batch_size"][stage] = {"global": size, "per_replica": size // plan.replicas}
     return DistillResult(
         student=student,
         history=history,
@@ -393,4 +436,5 @@ def distill(
         layers=layers,
         stages=list(stages),
         seconds=seconds,
+        distribution=info,
     )

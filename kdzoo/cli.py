@@ -121,7 +121,17 @@ def _run_options(args) -> dict:
         max_length=args.max_length,
         augment=_augment(args),
         verbose=0 if args.quiet else 1,
+        distribution=_distribution(args.distribution),
     )
+
+
+def _distribution(text: str | None):
+    """``--distribution``: ``data-parallel`` (every device) or a number of devices."""
+    if text is None or text == "data-parallel":
+        return text
+    if text.isdigit() and int(text) > 0:
+        return int(text)
+    raise ValueError(f"--distribution takes 'data-parallel' or a number of devices, not '{text}'.")
 
 
 def _augment(args):
@@ -222,6 +232,14 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
         "--glove",
         help="GloVe text file for TinyBERT's augmentation of multi-piece words (implies "
         "--augment; embedded tasks default to a word2vec trained on their corpus)",
+    )
+    p.add_argument(
+        "--distribution",
+        metavar="data-parallel|N",
+        help="train data-parallel on the backend's own engine over every device (or the "
+        "first N): jax's keras.distribution.DataParallel or tensorflow's "
+        "tf.distribute.MirroredStrategy; not available on torch. Batch sizes stay global; "
+        "learning rates are not scaled",
     )
     p.add_argument("--quiet", action="store_true", help="no progress bars")
 

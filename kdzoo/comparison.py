@@ -170,6 +170,7 @@ class _Prepared:
     _word_inputs: dict = field(default_factory=dict, repr=False)
     verbose: int = 0
     _teacher_inputs: dict = field(default_factory=dict, repr=False)
+    distribution: Any = None  # a kdzoo.distribute.DataParallel, or None
 
     @functools.cached_property
     def words(self):
@@ -462,6 +463,7 @@ def _dev_curve(student, prep: _Prepared, bilstm: bool, curve: list, run_dir: Pat
     import keras
 
     from kdzoo.data.metrics import compute_metrics
+    from kdzoo.distribute import single_device
 
     spec = prep.spec
     split_name, metric = spec.eval_splits[0], spec.metrics[0]
@@ -469,7 +471,8 @@ def _dev_curve(student, prep: _Prepared, bilstm: bool, curve: list, run_dir: Pat
 
     class DevCurve(keras.callbacks.Callback):
         def on_epoch_end(self, epoch, logs=None):
-            out = student.predict(prep.inputs(split_name, bilstm), batch_size=256, verbose=0)
+            with single_device():  # the caller's student, outside a data-parallel fit
+                out = student.predict(prep.inputs(split_name, bilstm), batch_size=256, verbose=0)
             value = compute_metrics(spec, out["logits"], split.labels)[metric]
             stage = getattr(self.model, "stage", "task")  # a Distiller knows its stage
             # Keras's logs are training-set numbers: prefixed, so that they never stand
@@ -680,6 +683,7 @@ def compare(
     stages: Mapping[str, Sequence[str]] | None = None,
     plot: bool = True,
     verbose: int = 1,
+    distribution=None,
 ) -> Results:
     """Run ``methods`` on ``task`` over ``seeds`` and tabulate them; see the module doc.
 
@@ -717,6 +721,11 @@ def compare(
             corpus), ``tagger`` (Tang et al.'s POS tagger for text without tags) and
             ``copies`` (copies per example; default the budget's).
         plot: save the two figures at the end.
+        distribution: train every run data-parallel on the backend's engine, as
+            :func:`kdzoo.distill` does (``"data-parallel"``, a number of devices, or
+            :func:`kdzoo.distribute.data_parallel`); the budget's batch sizes are global
+            batches and the learning rates are not scaled. Timings then measure the
+            distributed run; inference latency is still measured on one device.
         verbose: 0 silent; 1 the overall progress bar (method x seed) and one Keras line
             per epoch; 2 also Keras's progress bar within each epoch.
 
@@ -731,6 +740,7 @@ def compare(
     from tqdm.auto import tqdm
 
     from kdzoo.data.base import get_spec
+    from kdzoo.distribute import resolve as resolve_distribution
     from kdzoo.zoo.base import get_method
 
     budget = get_budget(budget)
@@ -740,6 +750,7 @@ def compare(
     for name in methods:
         get_method(name)  # unknown names raise, listing the valid ones
     spec = get_spec(task)  # unknown tasks raise, listing the valid ones
+    plan_dp = resolve_distribution(distribution)  # torch refuses here, before any work
     seeds = [int(s) for s in seeds]
     config = {k: dict(v) for k, v in (config or {}).items()}
     for what, given in (("config", config), ("stages", stages or {})):
@@ -763,6 +774,7 @@ def compare(
     _claim(output_dir, key, overwrite)
 
     prep = _prepare(task, teacher, budget, dict(task_kwargs or {}), corpus, max_length, verbose)
+    prep.distribution = plan_dp
     plans = [
         _plan(name, student, budget, config.get(name, {}), prep, augment, (stages or {}).get(name))
         for name in methods
@@ -1143,6 +1155,12 @@ def _expected_warnings():
         yield
 
 
+def _distribution_note(prep) -> dict:
+    """A data-parallel run's engine and devices, for the run's recorded configuration."""
+    plan = prep.distribution
+    return {} if plan is None else {"distribution": plan.describe()}
+
+
 def _run_dir(output_dir: Path, name: str, seed: int) -> Path:
     safe = name.replace(" ", "_").replace("(", "").replace(")", "")
     return output_dir / "runs" / safe / f"seed-{seed}"
@@ -1173,6 +1191,7 @@ def _student_only_run(name, preset, seed, prep, budget, output_dir, verbose) -> 
         "learning_rate": lr,
         "epochs": epochs,
         "sequence_length": prep.sequence_length(bilstm),
+        **_distribution_note(prep),
     }
     log(f"start {name} seed {seed}: {config}")
     keras.utils.set_random_seed(seed)
@@ -1198,6 +1217,7 @@ def _student_only_run(name, preset, seed, prep, budget, output_dir, verbose) -> 
         seed=seed,
         checkpoint=run_dir / "checkpoint" / "task-progress.npz",
         checkpoint_every=CHECKPOINT_EVERY,
+        distribution=prep.distribution,
     )
     seconds = _training_seconds(run_dir / "checkpoint" / "task-progress.npz")
     student.save_weights(str(run_dir / "student.weights.h5"))
@@ -1246,6 +1266,7 @@ def _general_stage(plan, prep, output_dir, verbose) -> dict | None:
             checkpoint_dir=directory / "checkpoint",
             checkpoint_every=CHECKPOINT_EVERY,
             verbose=_keras_verbose(verbose),
+            distribution=prep.distribution,
         )
     info = {
         "seconds": sum(result.seconds.values()),
@@ -1300,6 +1321,7 @@ def _method_run(plan, seed, prep, budget, output_dir, verbose, augment=None) -> 
         "batch_size": {s: plan["batch_size"][s] for s in plan["stages"]},
         "general stage": "ran once, shared by seeds" if general else "skipped (no corpus)",
         "sequence_length": prep.sequence_length(bilstm),
+        **_distribution_note(prep),
     }
     if skipped:
         config["skipped stages"] = skipped
@@ -1338,6 +1360,7 @@ def _method_run(plan, seed, prep, budget, output_dir, verbose, augment=None) -> 
             checkpoint_dir=run_dir / "checkpoint",
             checkpoint_every=CHECKPOINT_EVERY,
             verbose=_keras_verbose(verbose),
+            distribution=prep.distribution,
         )
     seconds = sum(result.seconds.values()) + general_info.get("seconds", 0.0)
     n_rows = num_examples(x)

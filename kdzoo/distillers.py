@@ -38,6 +38,7 @@ import keras
 from keras import ops, tree
 
 from kdzoo.data.cache import CachedLayers
+from kdzoo.distribute import scale_loss
 from kdzoo.training import NonFiniteLossError, StopOnNonFiniteLoss
 
 __all__ = ["Distiller", "NonFiniteLossError", "StopOnNonFiniteLoss"]
@@ -185,7 +186,9 @@ class Distiller(keras.Model):
         for name, value in terms.items():
             self.trackers[name].update_state(value)
             total = total + value
-        return total
+        # Under tf.distribute the replicas' gradients are summed: each replica's loss
+        # is divided by their number (a no-op on one device and on jax).
+        return scale_loss(total)
 
     @property
     def metrics(self):

@@ -18,7 +18,7 @@ import math
 import keras
 from keras import ops
 
-__all__ = ["FusedAdamW", "WarmupLinear", "make_optimizer"]
+__all__ = ["Adadelta", "AdamW", "DenseGradients", "FusedAdamW", "WarmupLinear", "make_optimizer"]
 
 
 @keras.saving.register_keras_serializable(package="kdzoo")
@@ -58,8 +58,42 @@ class WarmupLinear(keras.optimizers.schedules.LearningRateSchedule):
         }
 
 
+def _dense(gradient):
+    """An embedding's sparse gradient (tensorflow's ``IndexedSlices``, one row per
+    looked-up token, a token's rows repeated) as the dense gradient it stands for:
+    the rows of a repeated token summed."""
+    if type(gradient).__name__ != "IndexedSlices":
+        return gradient
+    return ops.scatter(ops.expand_dims(gradient.indices, -1), gradient.values, gradient.dense_shape)
+
+
+class DenseGradients:
+    """Optimizer mixin: apply the dense gradient on every backend.
+
+    On tensorflow an embedding's gradient arrives as ``IndexedSlices`` and Keras's Adam
+    updates its moments slice by slice: a token that occurs k times in the batch adds
+    k squared rows to ``v`` instead of the square of their sum, so its step differs
+    from the one torch and jax take (up to √k times the learning rate on the first
+    step). Densifying first gives every backend the same update, and the same one on 1
+    device and under ``tf.distribute``, whose all-reduce sums the rows.
+    """
+
+    def apply(self, grads, trainable_variables=None):
+        return super().apply([_dense(g) for g in grads], trainable_variables)
+
+
 @keras.saving.register_keras_serializable(package="kdzoo")
-class FusedAdamW(keras.optimizers.AdamW):
+class AdamW(DenseGradients, keras.optimizers.AdamW):
+    """Keras's AdamW with :class:`DenseGradients`."""
+
+
+@keras.saving.register_keras_serializable(package="kdzoo")
+class Adadelta(DenseGradients, keras.optimizers.Adadelta):
+    """Keras's Adadelta (Tang et al.) with :class:`DenseGradients`."""
+
+
+@keras.saving.register_keras_serializable(package="kdzoo")
+class FusedAdamW(AdamW):
     """Keras's AdamW whose update, on the torch backend, runs as one fused kernel.
 
     The arithmetic is Keras's: decoupled weight decay ``θ ← θ(1 − η·λ)`` for the
@@ -163,11 +197,11 @@ def make_optimizer(
         fused: return :class:`FusedAdamW` (one fused update kernel on torch).
     """
     if name == "adadelta":
-        return keras.optimizers.Adadelta(learning_rate=learning_rate, rho=0.95, epsilon=epsilon)
+        return Adadelta(learning_rate=learning_rate, rho=0.95, epsilon=epsilon)
     if name != "adamw":
         raise ValueError(f"unknown optimizer '{name}'; choose 'adamw' or 'adadelta'.")
     schedule = WarmupLinear(learning_rate, total_steps, warmup, constant)
-    opt = (FusedAdamW if fused else keras.optimizers.AdamW)(
+    opt = (FusedAdamW if fused else AdamW)(
         learning_rate=schedule,
         weight_decay=weight_decay,
         beta_2=beta_2,

@@ -176,6 +176,7 @@ def finetune(
     seed: int | None = None,
     checkpoint: str | os.PathLike | None = None,
     checkpoint_every: int | None = None,
+    distribution=None,
 ) -> dict[str, list[float]]:
     """Fine-tune a classifier (or regressor) on labelled data with AdamW and warm-up.
 
@@ -193,39 +194,54 @@ def finetune(
             and their cache keys assume it).
         checkpoint: a file that makes the run resumable (see :func:`kdzoo.training.fit`).
         checkpoint_every: steps between checkpoints inside an epoch.
+        distribution: data-parallel, as in :func:`kdzoo.distill` (``batch_size`` is
+            the global batch); the model is replicated and ``model`` gets the trained
+            weights after every epoch.
 
     Returns:
         Keras's ``History.history`` (every epoch, those before a resume included).
     """
+    import contextlib
+
     import keras
 
+    from kdzoo.distribute import SyncBack, resolve
     from kdzoo.optim import make_optimizer
 
     regression = model.config.num_labels == 1
     steps = math.ceil(len(y) / batch_size) * epochs
-    model.compile(
-        optimizer=make_optimizer("adamw", learning_rate, steps, warmup=warmup),
-        loss=keras.losses.MeanSquaredError()
-        if regression
-        else keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-        metrics=[] if regression else ["accuracy"],
-    )
-    if seed is not None or checkpoint is not None:
+    plan, caller = resolve(distribution), model
+    if plan is not None:
+        plan.per_replica(batch_size)
+        model = plan.replicate(model)
+        callbacks = [SyncBack([(model, caller)]), *(callbacks or [])]
+    with plan.scope() if plan is not None else contextlib.nullcontext():
+        optimizer = make_optimizer("adamw", learning_rate, steps, warmup=warmup)
+        model.compile(
+            optimizer=optimizer if plan is None else plan.prepare_optimizer(optimizer),
+            loss=keras.losses.MeanSquaredError()
+            if regression
+            else keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+            metrics=[] if regression else ["accuracy"],
+        )
+    if seed is not None or checkpoint is not None or plan is not None:
         from kdzoo.training import StopOnNonFiniteLoss, fit
 
-        return fit(
-            model,
-            x,
-            y,
-            epochs=epochs,
-            batch_size=batch_size,
-            seed=seed or 0,
-            checkpoint=checkpoint,
-            every=checkpoint_every,
-            callbacks=[*(callbacks or []), StopOnNonFiniteLoss("fine-tuning")],
-            validation_data=validation_data,
-            verbose=verbose,
-        ).history
+        with plan.scope() if plan is not None else contextlib.nullcontext():
+            return fit(
+                model,
+                x,
+                y,
+                epochs=epochs,
+                batch_size=batch_size,
+                seed=seed or 0,
+                checkpoint=checkpoint,
+                every=checkpoint_every,
+                callbacks=[*(callbacks or []), StopOnNonFiniteLoss("fine-tuning")],
+                validation_data=validation_data,
+                verbose=verbose,
+                replicas=1 if plan is None else plan.replicas,
+            ).history
     history = model.fit(
         x,
         y,

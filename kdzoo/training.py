@@ -38,6 +38,7 @@ from __future__ import annotations
 import json
 import math
 import time
+import warnings
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -87,9 +88,11 @@ class Batches(keras.utils.PyDataset):
         batch_size: rows per batch (the last batch of an epoch may be smaller).
         seed: the run's seed.
         start: the stream position of the first batch.
+        multiple_of: trim the last batch of an epoch to a multiple of this (the replicas
+            of a data-parallel run, which each take an equal share of every batch).
     """
 
-    def __init__(self, x, y=None, *, batch_size, seed=0, start=0):
+    def __init__(self, x, y=None, *, batch_size, seed=0, start=0, multiple_of=1):
         super().__init__()
         self.x, self.y = x, y
         self.rows = num_examples(x)
@@ -98,6 +101,16 @@ class Batches(keras.utils.PyDataset):
         self.batch_size = int(batch_size)
         self.steps_per_epoch = math.ceil(self.rows / self.batch_size)
         self.seed, self.start = int(seed), int(start)
+        self.multiple_of = int(multiple_of)
+        last = self.rows - (self.steps_per_epoch - 1) * self.batch_size
+        #: examples of every epoch that no batch holds (the trimmed end of the last batch)
+        self.dropped = last % self.multiple_of
+        if self.dropped == last:  # nothing left of the last batch: no such batch
+            if self.steps_per_epoch == 1:
+                raise ValueError(
+                    f"{self.rows} examples cannot be split over {self.multiple_of} replicas."
+                )
+            self.steps_per_epoch -= 1
         self._orders: dict[int, np.ndarray] = {}
 
     @property
@@ -116,7 +129,8 @@ class Batches(keras.utils.PyDataset):
     def rows_of(self, position: int) -> np.ndarray:
         """The row indices of the batch at stream ``position``."""
         epoch, batch = divmod(position, self.steps_per_epoch)
-        return self.order(epoch)[batch * self.batch_size : (batch + 1) * self.batch_size]
+        rows = self.order(epoch)[batch * self.batch_size : (batch + 1) * self.batch_size]
+        return rows[: len(rows) - len(rows) % self.multiple_of]
 
     def __getitem__(self, index):
         rows = self.rows_of(self.start + index)
@@ -182,7 +196,15 @@ def _state_variables(model, exclude) -> list:
 
 
 def _numpy(variables) -> list[np.ndarray]:
-    return [keras.ops.convert_to_numpy(v.value) for v in variables]
+    # v.numpy() also reads tf.distribute's variables (a metric's SyncOnRead total is
+    # read as the replicas' sum); v.value is faster elsewhere.
+    def read(v):
+        try:
+            return keras.ops.convert_to_numpy(v.value)
+        except ValueError:
+            return np.asarray(v.numpy())
+
+    return [read(v) for v in variables]
 
 
 def _global_rng_state() -> list[np.ndarray]:
@@ -390,6 +412,7 @@ def fit(
     validation_data=None,
     verbose="auto",
     stage: str = "",
+    replicas: int = 1,
 ) -> FitResult:
     """Train a compiled ``model`` like ``model.fit``, reproducibly and resumably.
 
@@ -407,12 +430,26 @@ def fit(
         validation_data: evaluated after each epoch, as in ``fit``.
         verbose: as in ``fit``.
         stage: the stage's name, recorded in the checkpoint.
+        replicas: the replicas of a data-parallel run (:mod:`kdzoo.distribute`): every
+            batch, the validation batches included, is a multiple of this; the few
+            examples that trims from the end of an epoch are named in a warning.
 
     Returns:
         A :class:`FitResult`.
     """
-    batches = Batches(x, y, batch_size=batch_size, seed=seed)
+    batches = Batches(x, y, batch_size=batch_size, seed=seed, multiple_of=replicas)
     n = batches.steps_per_epoch
+    validation_steps = None
+    if replicas > 1 and validation_data is not None:
+        validation = Batches(*validation_data, batch_size=batch_size, multiple_of=replicas)
+        validation_data, validation_steps = validation, validation.steps_per_epoch
+    for what, b in (("training", batches), ("validation", validation_data)):
+        if isinstance(b, Batches) and b.dropped:
+            warnings.warn(
+                f"{b.dropped} of the {b.rows} {what} examples are left out of every epoch: "
+                f"the last batch is trimmed to a multiple of the {replicas} replicas.",
+                stacklevel=2,
+            )
     start, history, seconds, metrics, rng, resumed = 0, [], 0.0, None, None, None
     if checkpoint is not None and Path(checkpoint).exists():
         meta, arrays = read_checkpoint(checkpoint)
@@ -461,6 +498,7 @@ def fit(
             steps_per_epoch=steps,
             callbacks=[*others, *guards, saver],
             validation_data=validation_data,
+            validation_steps=validation_steps,
             shuffle=False,  # Batches shuffles, from the seed
             verbose=verbose,
         )

@@ -116,3 +116,30 @@ def test_warmup_linear_schedule():
     np.testing.assert_allclose(values, [0.0, 0.5, 1.0, 0.5, 0.0, 0.0], atol=1e-6)
     constant = WarmupLinear(3e-5, total_steps=10, constant=True)
     assert float(to_numpy(constant(7))) == pytest.approx(3e-5)
+
+
+@pytest.mark.parametrize("name", ["adamw", "adadelta"])
+def test_repeated_tokens_get_the_dense_update(name):
+    """A token looked up several times in a batch: its embedding row takes the step of
+    the summed gradient on every backend. (Keras's Adam on tensorflow updates the moments
+    row by row of the IndexedSlices; its first step would then be 3x the learning rate
+    for a token seen 9 times with equal gradients.)"""
+    keras.utils.set_random_seed(0)
+    embedding = keras.layers.Embedding(4, 2)
+    ids = np.array([[1] * 9 + [2]], "int32")
+    model = keras.Sequential([keras.Input((10,), dtype="int32"), embedding])
+    lr = 0.1
+    opt = make_optimizer(name, lr, 10, constant=True, weight_decay=0.0, clipnorm=None)
+    before = to_numpy(embedding.embeddings).copy()
+    # loss = sum of the looked-up vectors: every occurrence's gradient is (1, 1)
+    model.compile(optimizer=opt, loss=lambda y, out: keras.ops.sum(out, axis=(1, 2)))
+    model.train_on_batch(ids, np.zeros((1,), "float32"))
+    step = before - to_numpy(embedding.embeddings)
+    if name == "adamw":  # Adam's first step: lr · g / |g| per element
+        np.testing.assert_allclose(step[[1, 2]], lr, rtol=1e-4)
+    else:  # Adadelta's first step grows with the gradient: row 1's gradient is 9x row 2's
+        g = np.array([9.0, 1.0])
+        rho, eps = 0.95, opt.epsilon
+        expected = np.sqrt(eps) / np.sqrt((1 - rho) * g**2 + eps) * g * lr
+        np.testing.assert_allclose(step[[1, 2], 0], expected, rtol=1e-3)
+    np.testing.assert_array_equal(step[[0, 3]], 0.0)  # rows not looked up stay
