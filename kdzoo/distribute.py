@@ -195,6 +195,8 @@ class DataParallel:
         all-reduce per step; nothing changes without clipping or on jax, whose step
         computes the global gradient before the optimizer sees it.
         """
+        for inner in getattr(optimizer, "_inner_optimizers", ()):  # MultiOptimizer (LAD)
+            self.prepare_optimizer(inner)
         clips = any(getattr(optimizer, a, None) for a in ("clipnorm", "global_clipnorm"))
         if self.backend != "tensorflow" or not (clips or getattr(optimizer, "clipvalue", None)):
             return optimizer

@@ -10,7 +10,8 @@ data order and the same initial weights. Three cases: ``live`` runs the teacher 
 step, ``cached``
 reads its outputs from a :class:`kdzoo.data.cache.TeacherCache`; ``clipped`` clips every
 gradient tensor to a norm of 1e-3, so that clipping acts on every step (it must see
-the global batch's gradient, not a replica's). Writes OUT/<case>.json with both runs'
+the global batch's gradient, not a replica's); ``lad`` distils with LAD instead (its
+gates trained by a second optimizer, Keras's MultiOptimizer). Writes OUT/<case>.json with both runs'
 first steps, the largest differences of the per-step losses and of the final weights,
 and what the distributed run reported.
 """
@@ -86,7 +87,7 @@ def case(out: Path, mode: str) -> None:
         student.set_weights(student0.get_weights())
         steps = StepLosses()
         result = kdzoo.distill(
-            "tinybert",
+            "lad" if mode == "lad" else "tinybert",
             teacher,
             student,
             data=(x, y),
@@ -166,7 +167,8 @@ def compare_case(out: Path) -> None:
 def main() -> None:
     out = Path(sys.argv[1])
     compare_case(out)
-    for mode in ("live", "cached", "clipped"):  # clipped last: it patches the optimizer
+    # clipped last: it patches the optimizer
+    for mode in ("live", "cached", "lad", "clipped"):
         case(out, mode)
 
 

@@ -37,11 +37,11 @@ def probe(tmp_path_factory):
         [sys.executable, str(PROBE), str(out)], env=env, capture_output=True, text=True
     )
     assert run.returncode == 0, run.stderr[-3000:]
-    cases = ("live", "cached", "clipped", "compare")
+    cases = ("live", "cached", "lad", "clipped", "compare")
     return {m: json.loads((out / f"{m}.json").read_text()) for m in cases}
 
 
-@pytest.mark.parametrize("case", ["live", "cached", "clipped"])
+@pytest.mark.parametrize("case", ["live", "cached", "lad", "clipped"])
 def test_two_devices_match_one_device(probe, case):
     result = probe[case]
     d = result["distribution"]
@@ -53,11 +53,11 @@ def test_two_devices_match_one_device(probe, case):
             "tensorflow": "tf.distribute.MirroredStrategy",
         }[BACKEND]
     )
-    for stage in ("intermediate", "prediction"):
-        assert d["batch_size"][stage] == {"global": 8, "per_replica": 4}
+    stages = ["task"] if case == "lad" else ["intermediate", "prediction"]
+    assert d["batch_size"] == {s: {"global": 8, "per_replica": 4} for s in stages}
     assert result["one_distribution"] is None
     assert result["moved"]  # both runs trained
-    assert result["steps"] == 16  # 2 stages x 2 epochs x 4 steps
+    assert result["steps"] == len(stages) * 2 * 4  # stages x 2 epochs x 4 steps
     assert result["loss_max_abs_diff"] < 1e-4, result["per_step_diff"]
     assert result["weight_max_abs_diff"] < 1e-5
 
