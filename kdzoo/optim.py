@@ -68,7 +68,7 @@ def _dense(gradient):
 
 
 class DenseGradients:
-    """Optimizer mixin: apply the dense gradient on every backend.
+    """Optimizer mixin: apply an embedding's gradient as the dense one (tensorflow).
 
     On tensorflow an embedding's gradient arrives as ``IndexedSlices`` and Keras's Adam
     updates its moments slice by slice: a token that occurs k times in the batch adds
@@ -76,6 +76,8 @@ class DenseGradients:
     from the one torch and jax take (up to √k times the learning rate on the first
     step). Densifying first gives every backend the same update, and the same one on 1
     device and under ``tf.distribute``, whose all-reduce sums the rows.
+    :func:`make_optimizer` uses it on tensorflow only: torch and jax gradients are
+    dense already, and on torch a subclass would leave Keras's own torch AdamW.
     """
 
     def apply(self, grads, trainable_variables=None):
@@ -196,12 +198,14 @@ def make_optimizer(
         beta_2, epsilon: Adam's second-moment decay and epsilon.
         fused: return :class:`FusedAdamW` (one fused update kernel on torch).
     """
+    tf = keras.backend.backend() == "tensorflow"  # sparse gradients: DenseGradients
     if name == "adadelta":
-        return Adadelta(learning_rate=learning_rate, rho=0.95, epsilon=epsilon)
+        cls = Adadelta if tf else keras.optimizers.Adadelta
+        return cls(learning_rate=learning_rate, rho=0.95, epsilon=epsilon)
     if name != "adamw":
         raise ValueError(f"unknown optimizer '{name}'; choose 'adamw' or 'adadelta'.")
     schedule = WarmupLinear(learning_rate, total_steps, warmup, constant)
-    opt = (FusedAdamW if fused else AdamW)(
+    opt = (FusedAdamW if fused else AdamW if tf else keras.optimizers.AdamW)(
         learning_rate=schedule,
         weight_decay=weight_decay,
         beta_2=beta_2,

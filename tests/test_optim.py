@@ -143,3 +143,15 @@ def test_repeated_tokens_get_the_dense_update(name):
         expected = np.sqrt(eps) / np.sqrt((1 - rho) * g**2 + eps) * g * lr
         np.testing.assert_allclose(step[[1, 2], 0], expected, rtol=1e-3)
     np.testing.assert_array_equal(step[[0, 3]], 0.0)  # rows not looked up stay
+
+
+def test_dense_gradients_only_where_gradients_are_sparse():
+    """tensorflow gets DenseGradients; torch keeps Keras's own torch AdamW (a subclass
+    would fall back to Keras's slower generic update), jax has dense gradients."""
+    from kdzoo.optim import DenseGradients
+
+    for name in ("adamw", "adadelta"):
+        opt = make_optimizer(name, 1e-3, 10)
+        assert isinstance(opt, DenseGradients) == (BACKEND == "tensorflow"), name
+        if BACKEND == "torch":
+            assert type(opt).__module__.startswith("keras.src.backend.torch"), type(opt)
