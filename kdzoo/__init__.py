@@ -59,6 +59,7 @@ _SUBMODULES = {
     "comparison",
     "data",
     "distillers",
+    "distribute",
     "exercises",
     "losses",
     "mapping",

@@ -99,7 +99,10 @@ def test_torch_is_refused():
 
 
 def test_plan_checks():
+    import kdzoo
     from kdzoo.distribute import DataParallel, resolve
+
+    assert kdzoo.distribute.data_parallel  # reachable as the docs write it
 
     plan = DataParallel(backend="jax", engine=None, replicas=2)
     assert plan.per_replica(32) == 16
