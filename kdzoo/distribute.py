@@ -36,7 +36,7 @@ What kdzoo does around the engine (:class:`DataParallel`):
   reads the slice of the cache that belongs to its examples.
 - **Gradient clipping** sees the global batch's gradient, not a replica's
   (:meth:`DataParallel.prepare_optimizer`), and an embedding's sparse gradient is
-  applied as the dense one (:class:`kdzoo.optim.DenseGradients`), so a run over
+  applied as the dense one (``kdzoo.optim.DenseGradients``), so a run over
   several devices follows the one-device run step by step (``tests/test_distribute.py``).
 
 Book chapter: ``book/appendix/full-scale.md``.
@@ -120,7 +120,9 @@ def _torch_error() -> ValueError:
 class DataParallel:
     """A data-parallel plan: the engine, its replicas and how batches split.
 
-    Build one with :func:`data_parallel`. Attributes:
+    Build one with :func:`data_parallel`.
+
+    Attributes:
         backend: the Keras backend.
         engine: the engine object (a ``keras.distribution.DataParallel`` or a
             ``tf.distribute.Strategy``).
