@@ -13,7 +13,6 @@ Book chapter: ``book/methods/index.md``.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import hashlib
 import json
@@ -29,7 +28,7 @@ import numpy as np
 
 from kdzoo._io import atomic_write, write_json
 from kdzoo.distillers import Distiller
-from kdzoo.distribute import SyncBack
+from kdzoo.distribute import SyncBack, scope
 from kdzoo.distribute import resolve as resolve_distribution
 from kdzoo.training import StopOnNonFiniteLoss, fit, num_examples
 from kdzoo.zoo.base import Method, get_method
@@ -348,14 +347,17 @@ def distill(
     seq_length = _seq_length(data[0] if data is not None else corpus)
     plan = resolve_distribution(distribution)
     caller_student, caller_layers = student, layers
-    with plan.scope() if plan is not None else contextlib.nullcontext():
+    with scope(plan):
         if layers is None:  # built under the engine's scope: replicated
             layers = method.build_layers(teacher, student, seq_length)
     if init_student:
         method.prepare_student(teacher, student)
+    batch_sizes = {}  # per stage: the global batch and each replica's share
     if plan is not None:
         for stage in stages:
-            plan.per_replica(_per_stage(batch_size, stage, 32), f"batch_size ({stage})")
+            size = _per_stage(batch_size, stage, 32)
+            share = plan.per_replica(size, f"batch_size ({stage})")
+            batch_sizes[stage] = {"global": size, "per_replica": share}
         teacher, student = plan.replicate(teacher), plan.replicate(student)
         if caller_layers is not None:  # built by the caller, outside the scope
             layers = {k: plan.replicate_layer(v) for k, v in layers.items()}
@@ -372,7 +374,7 @@ def distill(
 
     history: dict[str, dict[str, list[float]]] = {}
     seconds: dict[str, float] = {}
-    with plan.scope() if plan is not None else contextlib.nullcontext():
+    with scope(plan):
         for stage in stages:
             if checkpoint_dir is not None and (checkpoint_dir / f"{stage}.npz").exists():
                 load_state(checkpoint_dir / f"{stage}.npz", student, layers)
@@ -425,10 +427,7 @@ def distill(
         sync[0].copy()  # also for stages read back from checkpoints
         layers = caller_layers if caller_layers is not None else layers
         student = caller_student
-        info = {**plan.describe(), "batch_size": {}}
-        for stage in stages:
-            size = _per_stage(batch_size, stage, 32)
-            info["batch_size"][stage] = {"global": size, "per_replica": size // plan.replicas}
+        info = {**plan.describe(), "batch_size": batch_sizes}
     return DistillResult(
         student=student,
         history=history,

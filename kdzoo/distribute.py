@@ -284,6 +284,11 @@ def _choose(available: list, devices, name) -> list:
     return [by_name[d] for d in wanted]
 
 
+def scope(plan: DataParallel | None):
+    """``plan``'s scope, or a no-op context for a one-device run (``plan`` None)."""
+    return plan.scope() if plan is not None else contextlib.nullcontext()
+
+
 def resolve(distribution) -> DataParallel | None:
     """``distribution=`` as ``distill`` and ``compare`` take it: None (one device),
     ``"data-parallel"`` (every device), a number of devices, or a :class:`DataParallel`."""

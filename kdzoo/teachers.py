@@ -201,11 +201,9 @@ def finetune(
     Returns:
         Keras's ``History.history`` (every epoch, those before a resume included).
     """
-    import contextlib
-
     import keras
 
-    from kdzoo.distribute import SyncBack, resolve
+    from kdzoo.distribute import SyncBack, resolve, scope
     from kdzoo.optim import make_optimizer
 
     regression = model.config.num_labels == 1
@@ -215,7 +213,7 @@ def finetune(
         plan.per_replica(batch_size)
         model = plan.replicate(model)
         callbacks = [SyncBack([(model, caller)]), *(callbacks or [])]
-    with plan.scope() if plan is not None else contextlib.nullcontext():
+    with scope(plan):
         optimizer = make_optimizer("adamw", learning_rate, steps, warmup=warmup)
         model.compile(
             optimizer=optimizer if plan is None else plan.prepare_optimizer(optimizer),
@@ -227,7 +225,7 @@ def finetune(
     if seed is not None or checkpoint is not None or plan is not None:
         from kdzoo.training import StopOnNonFiniteLoss, fit
 
-        with plan.scope() if plan is not None else contextlib.nullcontext():
+        with scope(plan):
             return fit(
                 model,
                 x,
