@@ -37,15 +37,19 @@ from kdzoo.tokenization import WordVocab, trim_padding
 
 
 def _scores(logits, split) -> dict[str, float]:
-    """Dev accuracy: overall, and by what the labelled split never showed
+    """Dev accuracy: overall, by what the labelled split never showed
     (``meta["held_out"]``: "seen", a held-out "combination" of pieces, a held-out
-    "word")."""
+    "word"), and by the rule behind each example (``meta["phenomenon"]``)."""
     right = np.asarray(logits).argmax(-1) == np.asarray(split.labels)
     kind = np.asarray(split.meta["held_out"])
     out = {"accuracy": float(right.mean())}
     for k in ("seen", "combination", "word"):
         if (kind == k).any():
             out[k] = float(right[kind == k].mean())
+    phenomenon = np.asarray(split.meta["phenomenon"])
+    out["by_phenomenon"] = {
+        str(p): round(float(right[phenomenon == p].mean()), 3) for p in np.unique(phenomenon)
+    }
     return out
 
 

@@ -37,6 +37,11 @@ TINY = TeacherRecipe(
 )
 SIX = ["kd", "bilstm", "distilbert", "pkd", "tinybert", "lad"]
 SAME_WIDTH = "micro-2l-32h"  # the tiny teacher's own shape: every method applies
+# Two seeds in the torch env, where the backend-independent bookkeeping across seeds
+# (mean ± std, one run directory per seed) is tested; one seed on tensorflow and jax,
+# which test the six methods' training (a second seed there doubled the slowest fixture
+# of those envs, 250 s of CI on tensorflow, and tested nothing new).
+SEEDS = (0, 1) if keras.backend.backend() == "torch" else (0,)
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +63,7 @@ def _six_call(teacher, out) -> dict:
         task="synth-sentiment",
         teacher=teacher,
         student=SAME_WIDTH,
-        seeds=(0, 1),
+        seeds=SEEDS,
         budget="smoke",
         output_dir=out,
         verbose=0,
@@ -96,7 +101,7 @@ def test_every_method_gets_a_row_beside_teacher_and_student_only(six):
         "student-only (tang-mini)",
         *SIX,
     ]
-    assert set(t.loc[SIX, "seeds"]) == {2}
+    assert set(t.loc[SIX, "seeds"]) == {len(SEEDS)}
     assert ((t["accuracy"] >= 0) & (t["accuracy"] <= 1)).all()
 
 
@@ -146,14 +151,16 @@ def test_everything_is_saved_and_loads_back(six):
     for png in results.plot():
         assert png.stat().st_size > 1000 and png.parent == out
     for name in SIX:
-        run = out / "runs" / name / "seed-1"
+        run = out / "runs" / name / f"seed-{SEEDS[-1]}"
         assert (run / "student.weights.h5").is_file()
         assert "done in" in (run / "log.txt").read_text()
         assert len(pd.read_csv(run / "task.csv")) >= 1
     assert not list(out.rglob(".*.tmp"))  # no half-written files left behind
     loaded = cmp.Results.load(out)
     pd.testing.assert_frame_equal(loaded.table, results.table, check_dtype=False)
-    assert "accuracy" in results.format() and "±" in results.format()
+    assert "accuracy" in results.format()
+    if len(SEEDS) > 1:
+        assert "±" in results.format()
 
 
 def test_training_curves_record_every_epoch_of_every_task_stage(six):
