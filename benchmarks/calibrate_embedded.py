@@ -14,6 +14,9 @@ by what the labelled split never shows but the corpus the teacher was pre-traine
 does: a held-out word, or a held-out combination of pieces it does show (a derived
 adjective). The students train as ``kdzoo.compare``'s student-only rows at the
 ``small`` budget do (3 epochs, AdamW at 1e-3 with warm-up, batch 32, seeded order).
+For a pair task it also trains a BiLSTM on the second text alone (the hypothesis): how
+much of the label leaks through it (on synth-nli on 2026-11-25: 0.61 with chance at 0.33,
+and the teacher's per-phenomenon profile close to it; see the tasks-and-data issue).
 Times are wall-clock seconds on this machine.
 """
 
@@ -150,6 +153,42 @@ def calibrate(task: str, args) -> list[dict]:
             }
         )
         print(json.dumps(rows[-1]), flush=True)
+
+    # A pair task's labels must follow from the pair, not from the second text alone
+    # (MNLI's hypothesis-only artefacts): a BiLSTM that reads only the hypothesis
+    # measures how much of the label leaks through it (chance: 1 / num_labels).
+    if spec.is_pair:
+
+        def second_only(split):
+            return vocab.encode(split.columns(spec)[1], recipe.max_length)
+
+        for seed in args.seeds:
+            keras.utils.set_random_seed(seed)
+            config = BiLSTMConfig.from_preset(
+                "tang-mini", vocab_size=len(vocab), num_labels=spec.num_labels, pair=False
+            )
+            bilstm = BiLSTMClassifier(config)
+            seconds = _train(
+                bilstm,
+                second_only(train),
+                train.labels,
+                lr=args.bilstm_lr or args.student_lr,
+                epochs=args.student_epochs,
+                batch_size=32,
+                seed=seed,
+            )
+            logits = bilstm.predict(second_only(dev), batch_size=256, verbose=0)["logits"]
+            rows.append(
+                {
+                    "task": task,
+                    "model": f"bilstm, {spec.text_fields[1]} only (labels only)",
+                    "seed": seed,
+                    "params": int(bilstm.count_params()),
+                    **_scores(logits, dev),
+                    "seconds": seconds,
+                }
+            )
+            print(json.dumps(rows[-1]), flush=True)
     return rows
 
 
