@@ -123,65 +123,28 @@ def calibrate(task: str, args) -> list[dict]:
     texts = [t for column in train.columns(spec) if column for t in column]
     vocab = WordVocab.build(texts + embedded_corpus(recipe.corpus_size, seed=recipe.seed))
 
-    def word_inputs(split):
-        return vocab.encode_pair(*split.columns(spec), recipe.max_length)
-
-    for seed in args.seeds:
-        keras.utils.set_random_seed(seed)
-        config = BiLSTMConfig.from_preset(
-            "tang-mini", vocab_size=len(vocab), num_labels=spec.num_labels, pair=spec.is_pair
-        )
-        bilstm = BiLSTMClassifier(config)
-        seconds = _train(
-            bilstm,
-            word_inputs(train),
-            train.labels,
-            lr=args.bilstm_lr or args.student_lr,
-            epochs=args.student_epochs,
-            batch_size=32,
-            seed=seed,
-        )
-        logits = bilstm.predict(word_inputs(dev), batch_size=256, verbose=0)["logits"]
-        rows.append(
-            {
-                "task": task,
-                "model": "student bilstm (labels only)",
-                "seed": seed,
-                "params": int(bilstm.count_params()),
-                **_scores(logits, dev),
-                "seconds": seconds,
-            }
-        )
-        print(json.dumps(rows[-1]), flush=True)
-
-    # A pair task's labels must follow from the pair, not from the second text alone
-    # (MNLI's hypothesis-only artefacts): a BiLSTM that reads only the hypothesis
-    # measures how much of the label leaks through it (chance: 1 / num_labels).
-    if spec.is_pair:
-
-        def second_only(split):
-            return vocab.encode(split.columns(spec)[1], recipe.max_length)
-
+    def bilstm_rows(model: str, inputs, pair: bool) -> None:
+        """Train the BiLSTM on ``inputs(split)`` per seed; append its rows."""
         for seed in args.seeds:
             keras.utils.set_random_seed(seed)
             config = BiLSTMConfig.from_preset(
-                "tang-mini", vocab_size=len(vocab), num_labels=spec.num_labels, pair=False
+                "tang-mini", vocab_size=len(vocab), num_labels=spec.num_labels, pair=pair
             )
             bilstm = BiLSTMClassifier(config)
             seconds = _train(
                 bilstm,
-                second_only(train),
+                inputs(train),
                 train.labels,
                 lr=args.bilstm_lr or args.student_lr,
                 epochs=args.student_epochs,
                 batch_size=32,
                 seed=seed,
             )
-            logits = bilstm.predict(second_only(dev), batch_size=256, verbose=0)["logits"]
+            logits = bilstm.predict(inputs(dev), batch_size=256, verbose=0)["logits"]
             rows.append(
                 {
                     "task": task,
-                    "model": f"bilstm, {spec.text_fields[1]} only (labels only)",
+                    "model": model,
                     "seed": seed,
                     "params": int(bilstm.count_params()),
                     **_scores(logits, dev),
@@ -189,6 +152,21 @@ def calibrate(task: str, args) -> list[dict]:
                 }
             )
             print(json.dumps(rows[-1]), flush=True)
+
+    bilstm_rows(
+        "student bilstm (labels only)",
+        lambda split: vocab.encode_pair(*split.columns(spec), recipe.max_length),
+        pair=spec.is_pair,
+    )
+    # A pair task's labels must follow from the pair, not from the second text alone
+    # (MNLI's hypothesis-only artefacts): a BiLSTM that reads only the hypothesis
+    # measures how much of the label leaks through it (chance: 1 / num_labels).
+    if spec.is_pair:
+        bilstm_rows(
+            f"bilstm, {spec.text_fields[1]} only (labels only)",
+            lambda split: vocab.encode(split.columns(spec)[1], recipe.max_length),
+            pair=False,
+        )
     return rows
 
 
