@@ -341,7 +341,12 @@ def _data_fingerprint(task: str, seed: int, task_kwargs: str) -> str:
 #: The recipe per embedded task; see the task docstrings for what it reaches.
 RECIPES: dict[str, TeacherRecipe] = {
     "synth-sentiment": TeacherRecipe(max_length=32),
-    "synth-nli": TeacherRecipe(max_length=40),
+    # Comparing two sentences is learned slowly: with BERT's dropout and 5 epochs at
+    # 3e-4 the teacher fits 0.70 of its training pairs (dev 0.702); without dropout,
+    # 8 epochs at 5e-4 reach 0.82 (dev 0.771); 1e-3 diverges (one class).
+    "synth-nli": TeacherRecipe(
+        max_length=40, finetune_epochs=8, finetune_lr=5e-4, finetune_dropout=0.0
+    ),
 }
 
 

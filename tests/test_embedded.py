@@ -75,6 +75,33 @@ def test_negation_contradicts_except_under_some():
         assert label == ("neutral" if p.startswith("some ") else "contradiction"), (p, h, label)
 
 
+def test_every_hypothesis_comes_with_one_premise_of_each_label():
+    """The hypothesis alone says nothing about the label (no hypothesis-only artefacts,
+    which MNLI has): each is paired with an entailing, a neutral and a contradicting
+    premise."""
+    for split in NLI.splits.values():
+        by_hypothesis = {}
+        for h, y in zip(split.texts["hypothesis"], split.labels, strict=True):
+            by_hypothesis.setdefault(h, []).append(int(y))
+        triples = [sorted(ys) for ys in by_hypothesis.values() if len(ys) == 3]
+        # dev and test drop the rare pair that training holds
+        assert len(triples) * 3 >= 0.97 * len(split)
+        assert all(ys == [0, 1, 2] for ys in triples)
+        # the pair-level rules are all present in each split
+        assert len(set(split.meta["phenomenon"])) == 7
+
+
+def test_label_reads_the_rules_back_from_the_pair():
+    """_label, which picks premises for a hypothesis, agrees with the rules as applied
+    forward to a premise (_nli_pair, which the corpus's inferences use)."""
+    from kdzoo.data.embedded import _label, _nli_pair
+
+    rng = np.random.default_rng(3)
+    for _ in range(3000):
+        p, h, label, phenomenon = _nli_pair(rng)
+        assert _label(p, h) == (label, phenomenon), (p.text(), h.text())
+
+
 # The taxonomy, restated: category -> its members (transitively).
 MEMBERS = {
     "mammal": {"dog", "cat", "horse", "rabbit"},
