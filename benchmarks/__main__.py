@@ -23,6 +23,7 @@ import importlib.util
 import json
 import os
 import platform
+import statistics
 import subprocess
 import sys
 import time
@@ -144,24 +145,58 @@ def collect(args, log=print) -> list[dict]:
                 out = Path(args.out) / f"{measure}-{backend}.json"
                 jobs.append((script, backend, [*sizes[measure], *runs, "--out", str(out)]))
 
-    results = []
-    for script, backend, job_args in jobs:
+    # The step and inference targets divide times measured in different processes, so
+    # a machine whose speed drifts (a shared or throttled host) moves them; --rounds R
+    # runs those jobs R times in turn, each round through every job, and keeps the
+    # median. The other measures divide times taken in one process.
+    rounds = max(1, getattr(args, "rounds", 1))
+    order = [
+        (index, job)
+        for r in range(rounds)
+        for index, job in enumerate(jobs)
+        if r == 0 or job[0] in _ROUNDED
+    ]
+    by_job: dict[int, list[dict]] = {}
+    for index, (script, backend, job_args) in order:
         if script == "bench_step.py" and "textbrewer" in job_args and not _installed("textbrewer"):
-            results.append(
+            by_job[index] = [
                 {
                     "measure": "step",
                     "impl": "textbrewer",
                     "backend": "torch",
                     "error": "textbrewer is not installed: pip install 'kdzoo[bench]'",
                 }
-            )
+            ]
             log("  textbrewer: not installed, skipped (pip install 'kdzoo[bench]')")
             continue
         result = _run(script, backend, job_args, log)
         result.setdefault("measure", script.removeprefix("bench_").removesuffix(".py"))
         result.setdefault("backend", backend)
-        results.append(result)
-    return results
+        by_job.setdefault(index, []).append(result)
+    return [merge_rounds(by_job[i]) for i in sorted(by_job)]
+
+
+_ROUNDED = ("bench_step.py", "bench_inference.py")
+
+
+def merge_rounds(results: list[dict]) -> dict:
+    """One job's results over several rounds, as one result: the round whose time is
+    the median (a step), or each model's median time (inference); every round's time
+    is kept under ``rounds``. A failed round makes the job failed."""
+    if len(results) == 1 or any("error" in r for r in results):
+        return next((r for r in results if "error" in r), results[0])
+    if results[0]["measure"] == "step":
+        times = [r["step_ms"] for r in results]
+        merged = dict(sorted(results, key=lambda r: r["step_ms"])[len(results) // 2])
+        merged["rounds"] = {"step_ms": times}
+        return merged
+    merged = json.loads(json.dumps(results[0]))
+    merged["rounds"] = {}
+    for name, model in merged["models"].items():
+        times = [r["models"][name]["ms"] for r in results]
+        model["ms"] = statistics.median(times)
+        merged["rounds"][name] = times
+    return merged
 
 
 # ----------------------------------------------------------------------------- ratios
@@ -269,13 +304,19 @@ def _section(title: str, columns: tuple[str, ...], rows: list[tuple]) -> list[st
 def markdown(report: dict) -> str:
     m = report["machine"]
     kind = "smoke: shapes too small to mean anything" if report["smoke"] else "full"
+    rounds = report.get("rounds", 1)
+    rounds = (
+        f"; the step and inference processes ran {rounds} times in turn, the median kept"
+        if rounds > 1
+        else ""
+    )
     lines = [
         f"# kdzoo benchmarks ({kind})",
         "",
         f"{m.get('cpu', '?')}, {m.get('cores', '?')} cores, Python {m.get('python', '?')}; "
         f"{', '.join(f'{k} {v}' for k, v in m.get('versions', {}).items() if v)}. "
         f"Medians after a warm-up ({report['runs']} runs in the last invocation; each result "
-        f"records its own); {report['date']}; "
+        f"records its own{rounds}); {report['date']}; "
         f"`{report['command']}`.",
         "",
         "## Targets",
@@ -359,6 +400,13 @@ def main(argv=None) -> int:
         help="comma-separated Keras backends (default: every installed one)",
     )
     parser.add_argument("--runs", type=int, default=5, help="timed runs per measurement (≥ 5)")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="run the step and inference processes this many times, in turn, and keep "
+        "the median (odd numbers; for a machine whose speed drifts)",
+    )
     parser.add_argument("--smoke", action="store_true", help="tiny shapes: check that it runs")
     parser.add_argument(
         "--no-references",
@@ -405,6 +453,7 @@ def main(argv=None) -> int:
     report = {
         "smoke": args.smoke,
         "runs": args.runs,
+        "rounds": args.rounds,
         "date": time.strftime("%Y-%m-%d"),
         "command": "python -m benchmarks " + " ".join(argv if argv is not None else sys.argv[1:]),
         "machine": {

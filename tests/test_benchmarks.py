@@ -181,3 +181,56 @@ def test_step_flops_teacher_share_as_in_the_issue():
     per_token = 2 * weights + 12 * 4 * 64 * 768
     pooler_classifier = 2 * 768 * 768 + 2 * 768 * 2
     assert flops["teacher_forward"] == 8 * 64 * per_token + 8 * pooler_classifier
+
+
+@pytest.mark.no_backend  # the harness's bookkeeping; no Keras code
+def test_rounds_interleave_the_cross_process_jobs_and_keep_the_median(monkeypatch):
+    """--rounds R runs every step and inference job once per round, round after round
+    (so a drift in the machine's speed reaches every implementation alike), the other
+    measures once; each job's result is its median round."""
+    import argparse
+
+    calls = []
+    step_ms = {"kdzoo": [500.0, 900.0, 520.0], "torch": [400.0, 700.0, 410.0]}
+
+    def fake_run(script, backend, args, log):
+        calls.append((script, args[1] if args[0] == "--impl" else None))
+        impl = args[1] if args[0] == "--impl" else None
+        seen = sum(1 for c in calls if c == calls[-1]) - 1
+        if script == "bench_step.py":
+            times = step_ms.get(impl, [300.0, 310.0, 320.0])
+            return {"measure": "step", "impl": impl, "step_ms": times[seen]}
+        if script == "bench_inference.py":
+            ms = [2500.0, 3000.0, 2600.0][seen]
+            return {"measure": "inference", "impl": impl, "models": {"teacher": {"ms": ms}}}
+        return {"measure": "cache", "ratio": 0.3}
+
+    monkeypatch.setattr(harness, "_run", fake_run)
+    monkeypatch.setattr(harness, "_installed", lambda package: package != "textbrewer")
+    args = argparse.Namespace(
+        smoke=True,
+        runs=5,
+        rounds=3,
+        only=["step", "inference", "cache"],
+        backends=["torch"],
+        references=True,
+        out="/tmp/unused",
+    )
+    results = harness.collect(args, log=lambda line: None)
+    round_one = [
+        ("bench_step.py", "kdzoo"),
+        ("bench_step.py", "kdzoo-cached"),
+        ("bench_step.py", "kdzoo-fused"),
+        ("bench_step.py", "torch"),
+        ("bench_inference.py", "kdzoo"),
+        ("bench_inference.py", "hf"),
+    ]
+    assert calls == [*round_one, ("bench_cache.py", None), *round_one, *round_one]
+    by_impl = {(r["measure"], r.get("impl")): r for r in results}
+    assert by_impl[("step", "kdzoo")]["step_ms"] == 520.0
+    assert by_impl[("step", "kdzoo")]["rounds"] == {"step_ms": [500.0, 900.0, 520.0]}
+    assert by_impl[("step", "torch")]["step_ms"] == 410.0
+    assert by_impl[("inference", "kdzoo")]["models"]["teacher"]["ms"] == 2600.0
+    assert "error" in by_impl[("step", "textbrewer")]  # not installed: said once
+    assert by_impl[("cache", None)]["ratio"] == 0.3
+    assert len(results) == 8
