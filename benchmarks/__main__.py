@@ -149,7 +149,7 @@ def collect(args, log=print) -> list[dict]:
     # a machine whose speed drifts (a shared or throttled host) moves them; --rounds R
     # runs those jobs R times in turn, each round through every job, and keeps the
     # median. The other measures divide times taken in one process.
-    rounds = max(1, getattr(args, "rounds", 1))
+    rounds = max(1, args.rounds)
     order = [
         (index, job)
         for r in range(rounds)
