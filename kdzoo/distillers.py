@@ -39,7 +39,7 @@ from keras import ops, tree
 
 from kdzoo.data.cache import CachedLayers
 from kdzoo.distribute import scale_loss
-from kdzoo.training import NonFiniteLossError, StopOnNonFiniteLoss
+from kdzoo.training import NonFiniteLossError, StopOnNonFiniteLoss, build_optimizer
 
 __all__ = ["Distiller", "NonFiniteLossError", "StopOnNonFiniteLoss"]
 
@@ -110,6 +110,13 @@ class Distiller(keras.Model):
         )
         self.seed_generator = keras.random.SeedGenerator(seed)
         self.trackers = {n: keras.metrics.Mean(name=n) for n in method.term_names(stage)}
+
+    def compile(self, *args, **kwargs):
+        """``keras.Model.compile``, then the optimizer's variables are built at once
+        (:func:`kdzoo.training.build_optimizer`: tensorflow traces the step once, not
+        twice)."""
+        super().compile(*args, **kwargs)
+        build_optimizer(self)
 
     # -- inputs -------------------------------------------------------------------------
 

@@ -128,6 +128,7 @@ def pretrain_mlm(
     """
     from kdzoo.losses import mlm_cross_entropy
     from kdzoo.optim import make_optimizer
+    from kdzoo.training import build_optimizer
 
     if model.mlm is None:
         raise ValueError("pretrain_mlm needs a model with an MLM head (mlm_head=True).")
@@ -137,6 +138,7 @@ def pretrain_mlm(
         optimizer=make_optimizer("adamw", learning_rate, steps, warmup=warmup),
         loss=lambda labels, logits: mlm_cross_entropy(logits, labels),
     )
+    build_optimizer(model)  # tensorflow: the step is traced once, not twice
     rng = np.random.default_rng([seed, 7])
     history: dict[str, list[float]] = {"loss": []}
     for epoch in range(epochs):
@@ -205,6 +207,7 @@ def finetune(
 
     from kdzoo.distribute import SyncBack, resolve, scope
     from kdzoo.optim import make_optimizer
+    from kdzoo.training import build_optimizer
 
     regression = model.config.num_labels == 1
     steps = math.ceil(len(y) / batch_size) * epochs
@@ -222,6 +225,7 @@ def finetune(
             else keras.losses.SparseCategoricalCrossentropy(from_logits=True),
             metrics=[] if regression else ["accuracy"],
         )
+        build_optimizer(model)
     if seed is not None or checkpoint is not None or plan is not None:
         from kdzoo.training import StopOnNonFiniteLoss, fit
 

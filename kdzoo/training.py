@@ -54,6 +54,7 @@ __all__ = [
     "FitResult",
     "NonFiniteLossError",
     "StopOnNonFiniteLoss",
+    "build_optimizer",
     "fit",
     "num_examples",
     "read_checkpoint",
@@ -188,6 +189,29 @@ class StopOnNonFiniteLoss(keras.callbacks.Callback):
 
 
 # --------------------------------------------------------------------------- checkpoints
+
+
+def build_optimizer(model: keras.Model) -> bool:
+    """Create ``model``'s optimizer variables now, if all of its layers are built.
+
+    Keras on tensorflow leaves this to the first trace of the train step, and a traced
+    function that creates variables is traced a second time: every ``fit`` traced its
+    step twice (tracing, not computing, is most of a short ``fit`` with small models).
+    jax and torch build the optimizer at the start of ``fit`` from the same variables,
+    so the result is the same on every backend. :class:`kdzoo.distillers.Distiller`
+    calls this from ``compile`` and :func:`fit` before training.
+
+    Returns:
+        True if the optimizer is built now (built before, or built here); False if
+        some layer is not built yet (its variables would be missing).
+    """
+    if model.optimizer is None:
+        return False
+    if not model.optimizer.built:
+        if not all(layer.built for layer in model._flatten_layers(include_self=False)):
+            return False
+        model.optimizer.build(model.trainable_variables)
+    return True
 
 
 def _state_variables(model, exclude) -> list:
@@ -472,6 +496,7 @@ def fit(
             # do at the start of fit.
             model._symbolic_build(data_batch=batches[0])
         resumed = start
+    build_optimizer(model)
     saver = Checkpointer(
         checkpoint, n, every, exclude, start_step=start, history=history, seconds=seconds,
         metrics=metrics, rng=rng, stage=stage,

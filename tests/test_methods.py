@@ -95,6 +95,30 @@ def test_a_stage_that_claims_no_labels_trains_without_them(name, stage):
         assert without["loss"] == pytest.approx(with_labels["loss"], rel=1e-5)
 
 
+@pytest.mark.parametrize("name", ["tinybert", "lad", "bilstm"])
+def test_compile_builds_the_optimizer_so_the_step_is_traced_once(name, monkeypatch):
+    """The optimizer's variables exist after ``compile``. Otherwise tensorflow creates
+    them while tracing the first step and traces it a second time (jax and torch build
+    them at the start of ``fit``). Counted: the Python calls of ``compute_loss`` in the
+    first ``fit`` of 3 steps (eager torch calls it every step)."""
+    stage = mc.STAGES[name][-1] if name != "tinybert" else "intermediate"
+    d, x, y, _ = run_stage(name, stage)
+    assert d.optimizer.built
+    variables = len(d.optimizer.variables)
+    assert variables > len(d.trainable_variables)  # the moments, not just the step count
+    calls = []
+    compute_loss = Distiller.compute_loss
+
+    def counted(self, *args, **kwargs):
+        calls.append(1)
+        return compute_loss(self, *args, **kwargs)
+
+    monkeypatch.setattr(Distiller, "compute_loss", counted)
+    d.fit(x, y, batch_size=8, epochs=1, verbose=0)
+    assert len(calls) == (3 if keras.backend.backend() == "torch" else 1)
+    assert len(d.optimizer.variables) == variables
+
+
 def test_which_stages_need_gold_labels():
     assert get_method("kd").uses_labels("task")
     assert not get_method("bilstm").uses_labels("task")  # alpha = 0: MSE on logits only
