@@ -207,7 +207,6 @@ def finetune(
 
     from kdzoo.distribute import SyncBack, resolve, scope
     from kdzoo.optim import make_optimizer
-    from kdzoo.training import build_optimizer
 
     regression = model.config.num_labels == 1
     steps = math.ceil(len(y) / batch_size) * epochs
@@ -225,7 +224,6 @@ def finetune(
             else keras.losses.SparseCategoricalCrossentropy(from_logits=True),
             metrics=[] if regression else ["accuracy"],
         )
-        build_optimizer(model)
     if seed is not None or checkpoint is not None or plan is not None:
         from kdzoo.training import StopOnNonFiniteLoss, fit
 
@@ -244,6 +242,9 @@ def finetune(
                 verbose=verbose,
                 replicas=1 if plan is None else plan.replicas,
             ).history
+    from kdzoo.training import build_for_fit
+
+    build_for_fit(model, (keras.tree.map_structure(lambda a: a[:batch_size], x), y[:batch_size]))
     history = model.fit(
         x,
         y,

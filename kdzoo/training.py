@@ -54,6 +54,7 @@ __all__ = [
     "FitResult",
     "NonFiniteLossError",
     "StopOnNonFiniteLoss",
+    "build_for_fit",
     "build_optimizer",
     "fit",
     "num_examples",
@@ -212,6 +213,22 @@ def build_optimizer(model: keras.Model) -> bool:
             return False
         model.optimizer.build(model.trainable_variables)
     return True
+
+
+def build_for_fit(model: keras.Model, data_batch) -> None:
+    """Build, before ``fit``, what tensorflow would create inside its first trace of the
+    train step (and then trace the step again): the optimizer's variables
+    (:func:`build_optimizer`) and compiled metrics (a fine-tuned model's accuracy).
+    jax and torch build both at the start of ``fit``, as this does.
+
+    Args:
+        model: a compiled model whose layers are built.
+        data_batch: ``(x, y)``, one batch; only its shapes and dtypes are used.
+    """
+    build_optimizer(model)
+    compiled_metrics = getattr(model, "_compile_metrics", None)
+    if compiled_metrics is not None and not compiled_metrics.built:
+        model._symbolic_build(data_batch=data_batch)
 
 
 def _state_variables(model, exclude) -> list:
@@ -496,7 +513,7 @@ def fit(
             # do at the start of fit.
             model._symbolic_build(data_batch=batches[0])
         resumed = start
-    build_optimizer(model)
+    build_for_fit(model, batches[0])
     saver = Checkpointer(
         checkpoint, n, every, exclude, start_step=start, history=history, seconds=seconds,
         metrics=metrics, rng=rng, stage=stage,

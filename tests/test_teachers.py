@@ -145,3 +145,34 @@ def test_the_fine_tuned_teacher_starts_from_the_pretrained_encoder(tmp_path, mon
 def test_embedded_teacher_rejects_glue_tasks():
     with pytest.raises(ValueError, match="not an embedded task"):
         embedded_teacher("mnli")
+
+
+@pytest.mark.parametrize("seed", [None, 0])  # model.fit; kdzoo.training.fit
+def test_fine_tuning_traces_its_step_once(seed, monkeypatch):
+    """The optimizer and the accuracy metric exist before the first step, so tensorflow
+    traces the train step once (it traced it twice when they were created inside the
+    first trace); jax compiles it once; eager torch runs it every step (8 here)."""
+    import keras
+
+    from kdzoo.models import BertModel
+
+    model = BertModel("micro-2l-32h", vocab_size=64, num_labels=2)
+    rng = np.random.default_rng(0)
+    x = {
+        "token_ids": rng.integers(5, 60, (64, 12)).astype("int32"),
+        "padding_mask": np.ones((64, 12), "int32"),
+    }
+    y = rng.integers(0, 2, 64).astype("int32")
+    calls = []
+    train_step = BertModel.train_step
+
+    def counted(self, *args, **kwargs):
+        calls.append(1)
+        return train_step(self, *args, **kwargs)
+
+    monkeypatch.setattr(BertModel, "train_step", counted)
+    history = teachers.finetune(
+        model, x, y, epochs=2, batch_size=16, learning_rate=1e-3, verbose=0, seed=seed
+    )
+    assert len(history["accuracy"]) == 2
+    assert len(calls) == (8 if keras.backend.backend() == "torch" else 1)
