@@ -123,9 +123,9 @@ def collect(args, log=print) -> list[dict]:
         for backend in args.backends:
             for impl in ("kdzoo", "kdzoo-cached"):
                 jobs.append(("bench_step.py", backend, ["--impl", impl, *sizes["step"], *runs]))
-        if "torch" in args.backends:  # the opt-in fused AdamW, beside the default
+        if "torch" in args.backends:  # Keras's own AdamW, beside the default fused one
             jobs.append(
-                ("bench_step.py", "torch", ["--impl", "kdzoo-fused", *sizes["step"], *runs])
+                ("bench_step.py", "torch", ["--impl", "kdzoo-keras-adamw", *sizes["step"], *runs])
             )
         if args.references:
             for impl in ("torch", "textbrewer"):

@@ -80,7 +80,7 @@ def test_smoke_run_of_every_measure_with_the_references(tmp_path):
     report, table, out = _smoke(tmp_path, "--backends", "torch")
     _check_report(report, table, set(harness.MEASURES))
     impls = {(r["measure"], r.get("impl")) for r in report["results"]}
-    assert {("step", "kdzoo"), ("step", "kdzoo-cached"), ("step", "kdzoo-fused")} <= impls
+    assert {("step", "kdzoo"), ("step", "kdzoo-cached"), ("step", "kdzoo-keras-adamw")} <= impls
     assert ("step", "torch") in impls
     assert ("inference", "hf") in impls
     if importlib.util.find_spec("textbrewer"):
@@ -220,7 +220,7 @@ def test_rounds_interleave_the_cross_process_jobs_and_keep_the_median(monkeypatc
     round_one = [
         ("bench_step.py", "kdzoo"),
         ("bench_step.py", "kdzoo-cached"),
-        ("bench_step.py", "kdzoo-fused"),
+        ("bench_step.py", "kdzoo-keras-adamw"),
         ("bench_step.py", "torch"),
         ("bench_inference.py", "kdzoo"),
         ("bench_inference.py", "hf"),

@@ -97,10 +97,13 @@ def test_adamw_runs_torch_fused_kernel(monkeypatch):
 
 
 def test_make_optimizer_adamw_excludes_norms_and_biases():
-    opt = make_optimizer("adamw", 1e-3, 10)  # by default Keras's own AdamW
+    opt = make_optimizer("adamw", 1e-3, 10, fused=False)  # Keras's own AdamW
     assert isinstance(opt, keras.optimizers.AdamW) and not isinstance(opt, FusedAdamW)
     fused = make_optimizer("adamw", 1e-3, 10, fused=True)
     assert isinstance(fused, FusedAdamW)
+    # The default: the fused kernel on torch; Keras's AdamW on jax and tensorflow.
+    default = make_optimizer("adamw", 1e-3, 10)
+    assert isinstance(default, FusedAdamW) == (BACKEND == "torch")
     assert isinstance(FusedAdamW.from_config(fused.get_config()), FusedAdamW)
     gamma = keras.Variable(np.ones(3, "float32"), name="gamma")
     kernel = keras.Variable(np.ones((3, 3), "float32"), name="kernel")
@@ -146,12 +149,20 @@ def test_repeated_tokens_get_the_dense_update(name):
 
 
 def test_dense_gradients_only_where_gradients_are_sparse():
-    """tensorflow gets DenseGradients; torch keeps Keras's own torch AdamW (a subclass
-    would fall back to Keras's slower generic update), jax has dense gradients."""
+    """tensorflow gets DenseGradients; jax has dense gradients. On torch, AdamW is
+    FusedAdamW (its own torch update) and Keras's AdamW with ``fused=False``; Adadelta
+    keeps Keras's own torch class (a subclass would fall back to Keras's slower generic
+    update)."""
     from kdzoo.optim import DenseGradients
 
     for name in ("adamw", "adadelta"):
         opt = make_optimizer(name, 1e-3, 10)
+        if BACKEND == "torch" and name == "adamw":
+            assert isinstance(opt, FusedAdamW)
+            continue
         assert isinstance(opt, DenseGradients) == (BACKEND == "tensorflow"), name
         if BACKEND == "torch":
             assert type(opt).__module__.startswith("keras.src.backend.torch"), type(opt)
+    if BACKEND == "torch":
+        keras_own = make_optimizer("adamw", 1e-3, 10, fused=False)
+        assert type(keras_own).__module__.startswith("keras.src.backend.torch")
