@@ -192,7 +192,7 @@ class StopOnNonFiniteLoss(keras.callbacks.Callback):
 # --------------------------------------------------------------------------- checkpoints
 
 
-def build_optimizer(model: keras.Model) -> bool:
+def build_optimizer(model: keras.Model) -> None:
     """Create ``model``'s optimizer variables now, if all of its layers are built.
 
     Keras on tensorflow leaves this to the first trace of the train step, and a traced
@@ -200,19 +200,13 @@ def build_optimizer(model: keras.Model) -> bool:
     step twice (tracing, not computing, is most of a short ``fit`` with small models).
     jax and torch build the optimizer at the start of ``fit`` from the same variables,
     so the result is the same on every backend. :class:`kdzoo.distillers.Distiller`
-    calls this from ``compile`` and :func:`fit` before training.
-
-    Returns:
-        True if the optimizer is built now (built before, or built here); False if
-        some layer is not built yet (its variables would be missing).
+    calls this from ``compile`` and :func:`fit` before training. Nothing happens while
+    a layer is unbuilt (its variables would be missing); ``fit`` then builds as usual.
     """
-    if model.optimizer is None:
-        return False
-    if not model.optimizer.built:
-        if not all(layer.built for layer in model._flatten_layers(include_self=False)):
-            return False
+    if model.optimizer is None or model.optimizer.built:
+        return
+    if all(layer.built for layer in model._flatten_layers(include_self=False)):
         model.optimizer.build(model.trainable_variables)
-    return True
 
 
 def build_for_fit(model: keras.Model, data_batch) -> None:
@@ -491,6 +485,9 @@ def fit(
                 f"the last batch is trimmed to a multiple of the {replicas} replicas.",
                 stacklevel=2,
             )
+    # Before any checkpoint is restored: tensorflow would otherwise create the compiled
+    # metrics in its first trace, after on_epoch_begin, where the Checkpointer restores them.
+    build_for_fit(model, batches[0])
     start, history, seconds, metrics, rng, resumed = 0, [], 0.0, None, None, None
     if checkpoint is not None and Path(checkpoint).exists():
         meta, arrays = read_checkpoint(checkpoint)
@@ -500,20 +497,14 @@ def fit(
                 f"this run has {n}: the data or the batch size changed. Use another "
                 "checkpoint directory, or delete this one to start over."
             )
-        if not model.optimizer.built:
+        if not model.optimizer.built:  # build_for_fit skips it while a layer is unbuilt
             model.optimizer.build(model.trainable_variables)
         _assign(checkpoint, _state_variables(model, exclude), arrays["state"], "state")
         _assign(checkpoint, model.optimizer.variables, arrays["optimizer"], "optimizer")
         rng = arrays["rng"]
         start, history, seconds = meta["step"], meta["history"], meta["seconds"]
         metrics = arrays["metrics"] if meta["batch"] else None
-        if metrics is not None and len(model.metrics_variables) != len(metrics):
-            # tensorflow builds compiled metrics when it traces the first step, after
-            # on_epoch_begin, where they are restored: build them now, as jax and torch
-            # do at the start of fit.
-            model._symbolic_build(data_batch=batches[0])
         resumed = start
-    build_for_fit(model, batches[0])
     saver = Checkpointer(
         checkpoint, n, every, exclude, start_step=start, history=history, seconds=seconds,
         metrics=metrics, rng=rng, stage=stage,

@@ -32,6 +32,19 @@ def pytest_collection_modifyitems(config, items):
                 break
 
 
+def count_calls(monkeypatch, cls, name: str) -> list:
+    """Patch ``cls.name`` to record each Python call; returns the (growing) record."""
+    calls = []
+    method = getattr(cls, name)
+
+    def counted(self, *args, **kwargs):
+        calls.append(1)
+        return method(self, *args, **kwargs)
+
+    monkeypatch.setattr(cls, name, counted)
+    return calls
+
+
 def to_numpy(x):
     return np.asarray(keras.ops.convert_to_numpy(x))
 

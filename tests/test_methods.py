@@ -13,7 +13,7 @@ import keras
 import method_cases as mc
 import numpy as np
 import pytest
-from conftest import BACKEND, to_numpy
+from conftest import BACKEND, count_calls, to_numpy
 
 import kdzoo
 from kdzoo import Distiller, get_method
@@ -106,14 +106,7 @@ def test_compile_builds_the_optimizer_so_the_step_is_traced_once(name, monkeypat
     assert d.optimizer.built
     variables = len(d.optimizer.variables)
     assert variables > len(d.trainable_variables)  # the moments, not just the step count
-    calls = []
-    compute_loss = Distiller.compute_loss
-
-    def counted(self, *args, **kwargs):
-        calls.append(1)
-        return compute_loss(self, *args, **kwargs)
-
-    monkeypatch.setattr(Distiller, "compute_loss", counted)
+    calls = count_calls(monkeypatch, Distiller, "compute_loss")
     d.fit(x, y, batch_size=8, epochs=1, verbose=0)
     assert len(calls) == (3 if keras.backend.backend() == "torch" else 1)
     assert len(d.optimizer.variables) == variables

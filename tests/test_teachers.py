@@ -6,6 +6,7 @@ import json
 
 import numpy as np
 import pytest
+from conftest import count_calls
 
 from kdzoo import teachers
 from kdzoo.data.base import get_spec
@@ -163,14 +164,7 @@ def test_fine_tuning_traces_its_step_once(seed, monkeypatch):
         "padding_mask": np.ones((64, 12), "int32"),
     }
     y = rng.integers(0, 2, 64).astype("int32")
-    calls = []
-    train_step = BertModel.train_step
-
-    def counted(self, *args, **kwargs):
-        calls.append(1)
-        return train_step(self, *args, **kwargs)
-
-    monkeypatch.setattr(BertModel, "train_step", counted)
+    calls = count_calls(monkeypatch, BertModel, "train_step")
     history = teachers.finetune(
         model, x, y, epochs=2, batch_size=16, learning_rate=1e-3, verbose=0, seed=seed
     )
