@@ -5,8 +5,11 @@
     python -m benchmarks --smoke --out /tmp/b # tiny shapes: checks that it all runs
 
 Each measurement runs in its own process (``benchmarks/bench_*.py``, one JSON object
-each), so every backend starts clean and peak memory is per measurement. The harness
-then computes the ratios of the issue's targets table and writes
+each), so every backend starts clean and peak memory is per measurement. On torch two
+more jobs run kdzoo and the references in one process, one step (or forward) of each
+in turn (``--impl side-by-side``): a host whose speed drifts then moves both sides of a
+ratio alike, so targets 1a, 1c, 2a and 2b are taken from them. The harness then
+computes the ratios of the issue's targets table and writes
 ``<out>/bench.json`` (every raw result, the ratios, the machine) and ``<out>/bench.md``
 (the same as tables). Times are medians of ``--runs`` runs after a warm-up, measured in
 this one invocation, so the ratios compare like with like.
@@ -130,6 +133,10 @@ def collect(args, log=print) -> list[dict]:
         if args.references:
             for impl in ("torch", "textbrewer"):
                 jobs.append(("bench_step.py", "torch", ["--impl", impl, *sizes["step"], *runs]))
+            if "torch" in args.backends:
+                jobs.append(
+                    ("bench_step.py", "torch", ["--impl", "side-by-side", *sizes["step"], *runs])
+                )
     if "inference" in args.only:
         for backend in args.backends:
             jobs.append(
@@ -139,22 +146,27 @@ def collect(args, log=print) -> list[dict]:
             jobs.append(
                 ("bench_inference.py", "torch", ["--impl", "hf", *sizes["inference"], *runs])
             )
+            if "torch" in args.backends:
+                jit = [] if args.smoke else ["--jit"]  # torch.compile takes minutes
+                side = ["--impl", "side-by-side", *sizes["inference"], *runs, *jit]
+                jobs.append(("bench_inference.py", "torch", side))
     for measure, script in (("augment", "bench_augment.py"), ("cache", "bench_cache.py")):
         if measure in args.only:
             for backend in args.backends:
                 out = Path(args.out) / f"{measure}-{backend}.json"
                 jobs.append((script, backend, [*sizes[measure], *runs, "--out", str(out)]))
 
-    # The step and inference targets divide times measured in different processes, so
-    # a machine whose speed drifts (a shared or throttled host) moves them; --rounds R
-    # runs those jobs R times in turn, each round through every job, and keeps the
-    # median. The other measures divide times taken in one process.
+    # The step and inference jobs of one implementation each are compared across
+    # processes, so a machine whose speed drifts (a shared or throttled host) moves
+    # their ratios; --rounds R runs those jobs R times in turn, each round through every
+    # job, and keeps the median. The side-by-side jobs and the other measures divide
+    # times taken in one process, and run once.
     rounds = max(1, args.rounds)
     order = [
         (index, job)
         for r in range(rounds)
         for index, job in enumerate(jobs)
-        if r == 0 or job[0] in _ROUNDED
+        if r == 0 or (job[0] in _ROUNDED and "side-by-side" not in job[2])
     ]
     by_job: dict[int, list[dict]] = {}
     for index, (script, backend, job_args) in order:
@@ -219,8 +231,12 @@ def ratios(results: list[dict]) -> list[dict]:
     steps = {
         (r["impl"], r["backend"]): r
         for r in results
-        if r.get("measure") == "step" and "error" not in r
+        if r.get("measure") == "step" and "error" not in r and r["impl"] != "side-by-side"
     }
+    # kdzoo (torch) against the references measured in one process, step by step in
+    # turn (bench_step.py --impl side-by-side): the ratios 1a and 1c come from it when
+    # it ran, and from the separate processes otherwise.
+    side = (_find(results, "step", impl="side-by-side") or {}).get("steps", {})
     hand = steps.get(("torch", "torch"))
     brewer = steps.get(("textbrewer", "torch"))
     kdzoo = {b: r for (impl, b), r in steps.items() if impl == "kdzoo"}
@@ -231,10 +247,15 @@ def ratios(results: list[dict]) -> list[dict]:
     def step_ratio(ours, ref):
         return None if ours is None or ref is None else ours["step_ms"] / ref["step_ms"]
 
+    def torch_ratio(ref_side: str, ref_separate):
+        if "kdzoo" in side and ref_side in side:
+            return step_ratio(side["kdzoo"], side[ref_side]), "torch, one process"
+        return step_ratio(kdzoo.get("torch"), ref_separate), "torch"
+
     values: dict[str, tuple[float | None, str]] = {
-        "1a": (step_ratio(kdzoo.get("torch"), hand), "torch"),
+        "1a": torch_ratio("torch", hand),
         "1b": (step_ratio(kdzoo.get(best), hand), best or ""),
-        "1c": (step_ratio(kdzoo.get("torch"), brewer), "torch"),
+        "1c": torch_ratio("textbrewer", brewer),
         "1d": (step_ratio(cached.get(best_cached), brewer), best_cached or ""),
         "3": (kdzoo["torch"]["efficiency"] if "torch" in kdzoo else None, "torch"),
     }
@@ -257,6 +278,13 @@ def ratios(results: list[dict]) -> list[dict]:
         ours["models"][teacher_key]["ms"] / ours["models"][student_key]["ms"] if ours else None,
         "torch",
     )
+    side_inference = _find(results, "inference", impl="side-by-side")
+    if side_inference:  # kdzoo and HF in one process, forward by forward in turn
+        models = side_inference["models"]
+        teacher = next(v for k, v in models.items() if k.startswith("teacher"))
+        student = next(v for k, v in models.items() if k.startswith("student"))
+        values["2a"] = (teacher["kdzoo"]["ms"] / teacher["hf"]["ms"], "torch, one process")
+        values["2b"] = (teacher["kdzoo"]["ms"] / student["kdzoo"]["ms"], "torch, one process")
     augment = {
         r["backend"]: r for r in results if r.get("measure") == "augment" and "error" not in r
     }
@@ -338,10 +366,27 @@ def markdown(report: dict) -> str:
         (r["impl"], r["backend"], f"{r['step_ms']:.1f}", f"{r['step_gflop']:.1f}",
          f"{r['achieved_gflops']:.1f}", f"{r['gemm_gflops']:.1f}", f"{r['efficiency']:.2f}",
          f"{r['peak_rss_mb']:.0f}")
-        for r in measured("step")
+        for r in measured("step") if r["impl"] != "side-by-side"
     ]  # fmt: skip
+    side_step_rows = []
+    for r in (r for r in measured("step") if r["impl"] == "side-by-side"):
+        kd = r["steps"]["kdzoo"]["step_ms"]
+        side_step_rows += [
+            (impl, f"{v['step_ms']:.1f}", _fmt(kd / v["step_ms"])) for impl, v in r["steps"].items()
+        ]
+    side_inference_rows = []
+    for r in (r for r in measured("inference") if r["impl"] == "side-by-side"):
+        teacher = next(v for k, v in r["models"].items() if k.startswith("teacher"))
+        for name, impls in r["models"].items():
+            for impl, v in impls.items():
+                compiled = v.get("compile_seconds")
+                side_inference_rows.append(
+                    (impl, name, f"{v['ms']:.1f}", f"{teacher[impl]['ms'] / v['ms']:.1f}×",
+                     _fmt(v["ms"] / impls["hf"]["ms"]),
+                     "—" if compiled is None else f"{compiled:.0f}")
+                )  # fmt: skip
     inference_rows = []
-    for r in measured("inference"):
+    for r in (r for r in measured("inference") if r["impl"] != "side-by-side"):
         teacher_ms = next(v["ms"] for k, v in r["models"].items() if k.startswith("teacher"))
         inference_rows += [
             (r["impl"], r["backend"], name, f"{v['ms']:.1f}", f"{teacher_ms / v['ms']:.1f}×",
@@ -364,6 +409,16 @@ def markdown(report: dict) -> str:
          "efficiency", "peak RSS MB"),
         step_rows,
     )  # fmt: skip
+    lines += _section(
+        "1. The step side by side (torch, one process, one step of each in turn)",
+        ("implementation", "step ms", "kdzoo ÷ this"),
+        side_step_rows,
+    )
+    lines += _section(
+        "2. Inference side by side (torch, one process, one forward of each in turn)",
+        ("implementation", "model", "ms", "speedup over its teacher", "÷ HF", "compile s"),
+        side_inference_rows,
+    )
     lines += _section(
         "2. Inference",
         ("implementation", "backend", "model", "ms", "speedup over the teacher", "peak RSS MB"),

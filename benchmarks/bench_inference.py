@@ -4,8 +4,11 @@
 Keras's compiled predict function, no gradients) of a classification BERT-base, of
 TinyBERT4 and of Tang et al.'s BiLSTM (``tang-sst2``: 300-d embeddings, 150 hidden).
 ``--impl hf`` times ``transformers.BertForSequenceClassification`` with the same
-configurations (its default attention, ``torch.inference_mode``). Batch 32, length
-128, random weights and tokens; the median of ``--runs`` passes after ``--warmup``.
+configurations (its default attention, ``torch.inference_mode``). ``--impl
+side-by-side`` (torch) runs kdzoo's and HF's models in one process, one forward of each
+in turn (and with ``--jit`` kdzoo's model compiled by ``torch.compile`` as well); the
+ratios of targets 2a and 2b are taken from it. Batch 32, length 128, random weights and
+tokens; the median of ``--runs`` passes after ``--warmup``.
 Run both side by side with ``python -m benchmarks``; this script prints one JSON
 object::
 
@@ -23,7 +26,7 @@ from bench_step import bert_forward_flops, report
 
 from kdzoo.models.bert import BertConfig
 
-IMPLS = ("kdzoo", "hf")
+IMPLS = ("kdzoo", "hf", "side-by-side")
 
 
 def _inputs(vocab_size: int, batch: int, length: int) -> dict[str, np.ndarray]:
@@ -86,36 +89,43 @@ def run_kdzoo(args, models: dict[str, BertConfig]) -> dict:
     return out
 
 
-def run_hf(args, models: dict[str, BertConfig]) -> dict:
+def hf_forward(args, c: BertConfig):
+    """HF's ``BertForSequenceClassification`` with ``c``'s shape; returns ``(forward,
+    model)``, where ``forward()`` runs one batch under ``torch.inference_mode``."""
     import torch
     from transformers import BertConfig as HFConfig
     from transformers import BertForSequenceClassification
 
+    torch.manual_seed(0)
+    model = BertForSequenceClassification(
+        HFConfig(
+            vocab_size=c.vocab_size,
+            hidden_size=c.hidden_size,
+            num_hidden_layers=c.num_hidden_layers,
+            num_attention_heads=c.num_attention_heads,
+            intermediate_size=c.intermediate_size,
+            max_position_embeddings=c.max_position_embeddings,
+            num_labels=c.num_labels,
+        )
+    ).eval()
+    raw = _inputs(c.vocab_size, args.batch_size, args.length)
+    x = {
+        "input_ids": torch.as_tensor(raw["token_ids"], dtype=torch.long),
+        "token_type_ids": torch.as_tensor(raw["segment_ids"], dtype=torch.long),
+        "attention_mask": torch.as_tensor(raw["padding_mask"], dtype=torch.long),
+    }
+
+    def forward():
+        with torch.inference_mode():
+            return model(**x).logits
+
+    return forward, model
+
+
+def run_hf(args, models: dict[str, BertConfig]) -> dict:
     out = {}
     for name, c in models.items():
-        torch.manual_seed(0)
-        model = BertForSequenceClassification(
-            HFConfig(
-                vocab_size=c.vocab_size,
-                hidden_size=c.hidden_size,
-                num_hidden_layers=c.num_hidden_layers,
-                num_attention_heads=c.num_attention_heads,
-                intermediate_size=c.intermediate_size,
-                max_position_embeddings=c.max_position_embeddings,
-                num_labels=c.num_labels,
-            )
-        ).eval()
-        raw = _inputs(c.vocab_size, args.batch_size, args.length)
-        x = {
-            "input_ids": torch.as_tensor(raw["token_ids"], dtype=torch.long),
-            "token_type_ids": torch.as_tensor(raw["segment_ids"], dtype=torch.long),
-            "attention_mask": torch.as_tensor(raw["padding_mask"], dtype=torch.long),
-        }
-
-        def forward(model=model, x=x):
-            with torch.inference_mode():
-                return model(**x).logits
-
+        forward, model = hf_forward(args, c)
         times = _time(forward, args.runs, args.warmup)
         out[name] = _record(
             times,
@@ -123,6 +133,50 @@ def run_hf(args, models: dict[str, BertConfig]) -> dict:
             params=sum(p.numel() for p in model.parameters()),
             attention=model.config._attn_implementation,
         )
+    return out
+
+
+def run_side_by_side(args, models: dict[str, BertConfig]) -> dict:
+    """kdzoo (torch) and HF in one process, one forward of each in turn (alternating
+    which goes first), so that a host whose speed drifts moves both alike. With
+    ``--jit`` a third entry, ``kdzoo-jit``, is the kdzoo model compiled with
+    ``jit_compile=True`` (``torch.compile`` through Keras); its first call, the
+    compilation, is reported as ``compile_seconds`` and kept out of the timing."""
+    import os
+
+    import keras
+
+    from kdzoo.models import BertModel
+
+    if os.environ.get("KERAS_BACKEND", "torch") != "torch":
+        raise SystemExit("--impl side-by-side compares torch implementations: KERAS_BACKEND=torch")
+    out = {}
+    for name, cfg in models.items():
+        keras.utils.set_random_seed(0)
+        x = _inputs(cfg.vocab_size, args.batch_size, args.length)
+        model = BertModel(cfg)
+        forwards = {"kdzoo": lambda m=model, x=x: m.predict_on_batch(x)}
+        forwards["hf"], _ = hf_forward(args, cfg)
+        extra = {impl: {} for impl in forwards}
+        if args.jit:
+            compiled = BertModel(cfg)
+            compiled.compile(jit_compile=True)
+            start = time.perf_counter()
+            compiled.predict_on_batch(x)
+            extra["kdzoo-jit"] = {"compile_seconds": time.perf_counter() - start}
+            forwards["kdzoo-jit"] = lambda m=compiled, x=x: m.predict_on_batch(x)
+        # torch.compile may recompile on the first calls after the first: warm up longer.
+        for forward in forwards.values():
+            for _ in range(max(args.warmup, 3 if args.jit else 1)):
+                forward()
+        times = {impl: [] for impl in forwards}
+        for i in range(args.runs):
+            order = list(forwards) if i % 2 == 0 else list(reversed(forwards))
+            for impl in order:
+                start = time.perf_counter()
+                forwards[impl]()
+                times[impl].append(time.perf_counter() - start)
+        out[name] = {impl: _record(ts, 0, **extra[impl]) for impl, ts in times.items()}
     return out
 
 
@@ -137,6 +191,11 @@ def main(argv=None) -> dict:
     parser.add_argument("--length", type=int, default=128)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--warmup", type=int, default=1)
+    parser.add_argument(
+        "--jit",
+        action="store_true",
+        help="side-by-side: also time kdzoo compiled with jit_compile=True (torch.compile)",
+    )
     args = parser.parse_args(argv)
 
     models = {}
@@ -145,7 +204,7 @@ def main(argv=None) -> dict:
         if args.vocab_size:
             cfg = BertConfig(**{**cfg.__dict__, "vocab_size": args.vocab_size})
         models[f"{role} ({preset})"] = cfg
-    run = run_kdzoo if args.impl == "kdzoo" else run_hf
+    run = {"kdzoo": run_kdzoo, "hf": run_hf, "side-by-side": run_side_by_side}[args.impl]
     return report("inference", args.impl, args, models=run(args, models))
 
 

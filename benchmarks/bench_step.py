@@ -26,6 +26,9 @@ TextBrewer's ``GeneralDistiller`` trains them; batch 8, length 64; AdamW.
 - ``textbrewer``: TextBrewer's ``GeneralDistiller`` with the equivalent
   ``intermediate_matches`` (``attention_mse``; ``hidden_mse`` with a linear projection
   per match) and ``kd_loss_type="ce"``, timed between the batches its loop asks for.
+- ``side-by-side`` (torch): ``kdzoo``, ``torch`` and ``textbrewer`` in one process, one
+  step of each in turn; the ratios of targets 1a and 1c are taken from it, since
+  separate processes on a host whose speed drifts differ by several percent.
 
 Each run times one step; the result is the median of ``--runs`` steps after
 ``--warmup`` steps. The process also times a square float32 GEMM with the same
@@ -54,7 +57,7 @@ from _machine import machine
 from kdzoo.mapping import tinybert_mapping
 from kdzoo.models.bert import BertConfig
 
-IMPLS = ("kdzoo", "kdzoo-cached", "kdzoo-keras-adamw", "torch", "textbrewer")
+IMPLS = ("kdzoo", "kdzoo-cached", "kdzoo-keras-adamw", "torch", "textbrewer", "side-by-side")
 
 
 # ----------------------------------------------------------------------------- shapes
@@ -169,7 +172,9 @@ def gemm_peak_torch(n: int) -> float:
 # ----------------------------------------------------------------------------- kdzoo
 
 
-def run_kdzoo(args, cached: bool, keras_adamw: bool = False) -> dict:
+def kdzoo_step(args, cached: bool = False, keras_adamw: bool = False):
+    """Build kdzoo's distiller for the benchmark step; returns ``(step, info)``, where
+    ``step()`` runs one ``train_on_batch`` and returns its logs."""
     import keras
 
     from kdzoo import Distiller, get_method
@@ -201,18 +206,30 @@ def run_kdzoo(args, cached: bool, keras_adamw: bool = False) -> dict:
             fill_seconds = time.perf_counter() - start
             # Epochs two onward: the same call finds the file and reads it back.
             x = cache.attach(x, cache.teacher_outputs(teacher, x, progress=False, **wanted))
+
+    def step():
+        return distiller.train_on_batch(x, y, return_dict=True)  # values are Python floats
+
+    info = {
+        "optimizer": f"{type(optimizer).__module__}.{type(optimizer).__name__}",
+        "cache_fill_seconds": fill_seconds,
+    }
+    return step, info
+
+
+def run_kdzoo(args, cached: bool, keras_adamw: bool = False) -> dict:
+    step, info = kdzoo_step(args, cached, keras_adamw)
     times = []
     for _ in range(args.warmup + args.runs):
         start = time.perf_counter()
-        logs = distiller.train_on_batch(x, y, return_dict=True)  # values are Python floats
+        logs = step()
         times.append(time.perf_counter() - start)
     assert np.isfinite(logs["loss"]), logs
     return {
         "step_ms": _median_ms(times[args.warmup :]),
         "step_ms_all": [1000 * t for t in times],
         "loss_terms": sorted(k for k in logs if k != "loss"),
-        "optimizer": f"{type(optimizer).__module__}.{type(optimizer).__name__}",
-        "cache_fill_seconds": fill_seconds,
+        **info,
         "gemm_gflops": gemm_peak_keras(args.gemm_size),
     }
 
@@ -266,7 +283,8 @@ def _torch_models(args):
     return teacher, student, batch, t_cfg, s_cfg
 
 
-def run_torch(args) -> dict:
+def torch_step(args):
+    """The hand-written PyTorch + transformers step; returns ``step()`` (the loss)."""
     import torch
     import torch.nn.functional as F
 
@@ -295,6 +313,11 @@ def run_torch(args) -> dict:
         optimizer.step()
         return float(loss.detach())
 
+    return step
+
+
+def run_torch(args) -> dict:
+    step = torch_step(args)
     times = []
     for _ in range(args.warmup + args.runs):
         start = time.perf_counter()
@@ -313,22 +336,26 @@ def run_torch(args) -> dict:
 
 
 class _TimedBatches:
-    """Hands the same batch to a training loop n times and notes when it asks."""
+    """Hands the same batch to a training loop n times and times the loop's step on
+    each: from handing it out to the loop's next request. ``between(i)``, when given,
+    runs after step i, outside the timed span."""
 
-    def __init__(self, batch, n: int):
-        self.batch, self.n, self.asked = batch, n, []
+    def __init__(self, batch, n: int, between=None):
+        self.batch, self.n, self.between, self.times = batch, n, between, []
 
     def __len__(self) -> int:
         return self.n
 
     def __iter__(self):
-        for _ in range(self.n):
-            self.asked.append(time.perf_counter())
+        for i in range(self.n):
+            start = time.perf_counter()
             yield self.batch
-        self.asked.append(time.perf_counter())
+            self.times.append(time.perf_counter() - start)
+            if self.between is not None:
+                self.between(i)
 
 
-def run_textbrewer(args) -> dict:
+def run_textbrewer(args, between=None) -> dict:
     import logging
 
     import torch
@@ -360,7 +387,7 @@ def run_textbrewer(args) -> dict:
         }
 
     optimizer = torch.optim.AdamW(student.parameters(), lr=1e-4)
-    loader = _TimedBatches(batch, args.warmup + args.runs)
+    loader = _TimedBatches(batch, args.warmup + args.runs, between)
     with tempfile.TemporaryDirectory() as tmp:
         distiller = GeneralDistiller(
             TrainingConfig(device="cpu", output_dir=tmp, log_dir=None, ckpt_frequency=1),
@@ -380,12 +407,57 @@ def run_textbrewer(args) -> dict:
             distiller.train(
                 optimizer, loader, num_epochs=1, output_hidden_states=True, output_attentions=True
             )
-    times = list(np.diff(loader.asked))
+    times = loader.times
     return {
         "step_ms": _median_ms(times[args.warmup :]),
         "step_ms_all": [1000 * t for t in times],
         "optimizer": "torch.optim.AdamW (defaults), projections added by TextBrewer",
         "gemm_gflops": gemm_peak_torch(args.gemm_size),
+    }
+
+
+# ----------------------------------------------------------------------------- side by side
+
+
+def run_side_by_side(args) -> dict:
+    """kdzoo (torch), the hand-written loop and TextBrewer (when installed) in one
+    process, one step of each in turn, so that a host whose speed drifts moves all three
+    alike. kdzoo and the hand-written loop swap places every round; TextBrewer's loop
+    drives the rounds (each of its steps is followed by the other two)."""
+    import importlib.util
+
+    if os.environ.get("KERAS_BACKEND", "torch") != "torch":
+        raise SystemExit("--impl side-by-side compares torch implementations: KERAS_BACKEND=torch")
+    kdzoo, _ = kdzoo_step(args)
+    hand = torch_step(args)
+    times: dict[str, list[float]] = {"kdzoo": [], "torch": []}
+    losses: dict[str, float] = {}
+
+    def one_round(i: int) -> None:
+        order = ("kdzoo", "torch") if i % 2 == 0 else ("torch", "kdzoo")
+        for name in order:
+            start = time.perf_counter()
+            out = kdzoo() if name == "kdzoo" else hand()
+            times[name].append(time.perf_counter() - start)
+            losses[name] = out["loss"] if name == "kdzoo" else out
+
+    n = args.warmup + args.runs
+    if importlib.util.find_spec("textbrewer"):
+        times["textbrewer"] = run_textbrewer(args, between=one_round)["step_ms_all"]
+        times["textbrewer"] = [t / 1000 for t in times["textbrewer"]]
+    else:
+        for i in range(n):
+            one_round(i)
+    assert all(np.isfinite(v) for v in losses.values()), losses
+    return {
+        "steps": {
+            name: {
+                "step_ms": _median_ms(ts[args.warmup :]),
+                "step_ms_all": [1000 * t for t in ts],
+            }
+            for name, ts in times.items()
+        },
+        "order": "per round: TextBrewer, then kdzoo and the hand-written loop in alternating order",
     }
 
 
@@ -406,6 +478,15 @@ def main(argv=None) -> dict:
     args = parser.parse_args(argv)
 
     impl = args.impl
+    if impl == "side-by-side":
+        return report(
+            "step",
+            impl,
+            args,
+            teacher=args.teacher,
+            student=args.student,
+            **run_side_by_side(args),
+        )
     result = (
         run_kdzoo(args, cached=impl == "kdzoo-cached", keras_adamw=impl == "kdzoo-keras-adamw")
         if impl.startswith("kdzoo")

@@ -59,6 +59,12 @@ def _check_report(report, table, measures):
         assert r["measure"] in measures
         assert r["machine"]["cores"] >= 1
     for r in (r for r in report["results"] if r["measure"] == "step"):
+        if r["impl"] == "side-by-side":  # one process, each implementation's own times
+            assert {"kdzoo", "torch"} <= set(r["steps"]) and r["peak_rss_mb"] > 0
+            for v in r["steps"].values():
+                assert len(v["step_ms_all"]) == r["warmup"] + r["runs"]
+                assert v["step_ms"] > 0
+            continue
         times = r["step_ms_all"]
         assert len(times) == r["warmup"] + r["runs"] and all(t > 0 for t in times)
         assert r["gemm_gflops"] > 0 and r["peak_rss_mb"] > 0
@@ -70,6 +76,11 @@ def _check_report(report, table, measures):
                 "prediction_loss",
             ]
     for r in (r for r in report["results"] if r["measure"] == "inference"):
+        if r["impl"] == "side-by-side":
+            for impls in r["models"].values():
+                assert {"kdzoo", "hf"} <= set(impls)
+                assert all(len(v["ms_all"]) == r["runs"] and v["ms"] > 0 for v in impls.values())
+            continue
         assert all(m["ms"] > 0 for m in r["models"].values())
 
 
@@ -83,12 +94,17 @@ def test_smoke_run_of_every_measure_with_the_references(tmp_path):
     assert {("step", "kdzoo"), ("step", "kdzoo-cached"), ("step", "kdzoo-keras-adamw")} <= impls
     assert ("step", "torch") in impls
     assert ("inference", "hf") in impls
+    assert ("step", "side-by-side") in impls and ("inference", "side-by-side") in impls
     if importlib.util.find_spec("textbrewer"):
         assert ("step", "textbrewer") in impls
     measured = {r["id"] for r in report["targets"] if r["value"] is not None}
     textbrewer = {"1c", "1d"} if importlib.util.find_spec("textbrewer") else set()
     assert measured == {"1a", "1b", "2a", "2b", "3", "4", "5"} | textbrewer
     assert (out / "augment-torch.json").exists() and (out / "cache-torch.json").exists()
+    # 1a, 2a and 2b come from the one-process side-by-side measures (1c too with TextBrewer)
+    backends = {r["id"]: r["backend"] for r in report["targets"]}
+    assert {backends[t] for t in ("1a", "2a", "2b")} == {"torch, one process"}
+    assert "The step side by side" in table and "Inference side by side" in table
 
 
 @pytest.mark.skipif(BACKEND == "torch", reason="the torch env runs the whole suite above")
@@ -159,6 +175,90 @@ def test_targets_table_from_results():
         assert rows[tid]["backend"] == backend, tid
 
 
+def test_side_by_side_results_give_the_torch_ratios():
+    """When the one-process measures ran, 1a, 1c, 2a and 2b are taken from them, not from
+    the separate processes (which stay in the results, for memory and FLOP/s)."""
+    results = [
+        _step("kdzoo", "torch", 900.0, efficiency=0.71),
+        _step("torch", "torch", 800.0),
+        _step("textbrewer", "torch", 850.0),
+        {
+            "measure": "step",
+            "impl": "side-by-side",
+            "backend": "torch",
+            "steps": {
+                "kdzoo": {"step_ms": 840.0},
+                "torch": {"step_ms": 800.0},
+                "textbrewer": {"step_ms": 860.0},
+            },
+        },
+        {
+            "measure": "inference",
+            "impl": "kdzoo",
+            "backend": "torch",
+            "models": {"teacher (b)": {"ms": 5000.0}, "student (s)": {"ms": 370.0}},
+        },
+        {
+            "measure": "inference",
+            "impl": "hf",
+            "backend": "torch",
+            "models": {"teacher (b)": {"ms": 4000.0}, "student (s)": {"ms": 300.0}},
+        },
+        {
+            "measure": "inference",
+            "impl": "side-by-side",
+            "backend": "torch",
+            "models": {
+                "teacher (b)": {"kdzoo": {"ms": 4800.0}, "hf": {"ms": 4500.0}},
+                "student (s)": {"kdzoo": {"ms": 300.0}, "hf": {"ms": 280.0}},
+            },
+        },
+    ]
+    rows = {r["id"]: r for r in harness.ratios(results)}
+    expect = {
+        "1a": (840 / 800, True),
+        "1c": (840 / 860, True),
+        "2a": (4800 / 4500, True),
+        "2b": (4800 / 300, True),
+    }
+    for tid, (value, met) in expect.items():
+        assert rows[tid]["value"] == pytest.approx(value), tid
+        assert rows[tid]["met"] is met, tid
+        assert rows[tid]["backend"] == "torch, one process", tid
+    assert rows["3"]["value"] == 0.71  # FLOP/s still from kdzoo's own process
+    table = harness.markdown(
+        {
+            "smoke": True,
+            "runs": 5,
+            "date": "today",
+            "command": "python -m benchmarks",
+            "machine": {},
+            "targets": list(rows.values()),
+            "results": [
+                {**r, "step_gflop": 1, "achieved_gflops": 1, "gemm_gflops": 2, "peak_rss_mb": 1}
+                for r in results
+            ],
+        }
+    )
+    assert "| kdzoo | 840.0 | 1.00 |" in table and "| textbrewer | 860.0 | 0.98 |" in table
+    assert "| hf | teacher (b) | 4500.0 | 1.0× | 1.00 | — |" in table
+
+
+def test_textbrewer_loop_is_timed_without_the_work_between_its_steps():
+    """_TimedBatches times each of the loop's steps from handing out the batch to the
+    next request, and runs ``between`` after each step outside that span."""
+    import time
+
+    seen = []
+    batches = bench_step._TimedBatches(
+        "batch", 3, between=lambda i: (seen.append(i), time.sleep(0.05))
+    )
+    for batch in batches:  # a "training loop" whose steps take no time
+        assert batch == "batch"
+    assert seen == [0, 1, 2] and len(batches) == 3
+    assert len(batches.times) == 3 and all(t < 0.05 for t in batches.times)
+
+
 def test_targets_without_results_are_unmeasured_not_met():
     rows = harness.ratios([_step("kdzoo", "torch", 600.0)])
     by_id = {r["id"]: r for r in rows}
@@ -225,7 +325,9 @@ def test_rounds_interleave_the_cross_process_jobs_and_keep_the_median(monkeypatc
         ("bench_inference.py", "kdzoo"),
         ("bench_inference.py", "hf"),
     ]
-    assert calls == [*round_one, ("bench_cache.py", None), *round_one, *round_one]
+    once = [("bench_step.py", "side-by-side"), ("bench_inference.py", "side-by-side")]
+    first = [*round_one[:4], once[0], *round_one[4:], once[1]]
+    assert calls == [*first, ("bench_cache.py", None), *round_one, *round_one]
     by_impl = {(r["measure"], r.get("impl")): r for r in results}
     assert by_impl[("step", "kdzoo")]["step_ms"] == 520.0
     assert by_impl[("step", "kdzoo")]["rounds"] == {"step_ms": [500.0, 900.0, 520.0]}
@@ -233,4 +335,4 @@ def test_rounds_interleave_the_cross_process_jobs_and_keep_the_median(monkeypatc
     assert by_impl[("inference", "kdzoo")]["models"]["teacher"]["ms"] == 2600.0
     assert "error" in by_impl[("step", "textbrewer")]  # not installed: said once
     assert by_impl[("cache", None)]["ratio"] == 0.3
-    assert len(results) == 8
+    assert len(results) == 10
