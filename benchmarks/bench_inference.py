@@ -22,7 +22,7 @@ import statistics
 import time
 
 import numpy as np
-from bench_step import bert_forward_flops, report
+from bench_step import bert_forward_flops, hf_config, report
 
 from kdzoo.models.bert import BertConfig
 
@@ -93,21 +93,10 @@ def hf_forward(args, c: BertConfig):
     """HF's ``BertForSequenceClassification`` with ``c``'s shape; returns ``(forward,
     model)``, where ``forward()`` runs one batch under ``torch.inference_mode``."""
     import torch
-    from transformers import BertConfig as HFConfig
     from transformers import BertForSequenceClassification
 
     torch.manual_seed(0)
-    model = BertForSequenceClassification(
-        HFConfig(
-            vocab_size=c.vocab_size,
-            hidden_size=c.hidden_size,
-            num_hidden_layers=c.num_hidden_layers,
-            num_attention_heads=c.num_attention_heads,
-            intermediate_size=c.intermediate_size,
-            max_position_embeddings=c.max_position_embeddings,
-            num_labels=c.num_labels,
-        )
-    ).eval()
+    model = BertForSequenceClassification(hf_config(c)).eval()
     raw = _inputs(c.vocab_size, args.batch_size, args.length)
     x = {
         "input_ids": torch.as_tensor(raw["token_ids"], dtype=torch.long),

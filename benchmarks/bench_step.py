@@ -237,10 +237,24 @@ def run_kdzoo(args, cached: bool, keras_adamw: bool = False) -> dict:
 # ----------------------------------------------------------------------------- PyTorch
 
 
+def hf_config(c: BertConfig):
+    """transformers' ``BertConfig`` with the shape of kdzoo's ``c``."""
+    from transformers import BertConfig as HFConfig
+
+    return HFConfig(
+        vocab_size=c.vocab_size,
+        hidden_size=c.hidden_size,
+        num_hidden_layers=c.num_hidden_layers,
+        num_attention_heads=c.num_attention_heads,
+        intermediate_size=c.intermediate_size,
+        max_position_embeddings=c.max_position_embeddings,
+        num_labels=c.num_labels,
+    )
+
+
 def _torch_models(args):
     import torch
     from transformers import AttentionInterface, BertForSequenceClassification
-    from transformers import BertConfig as HFConfig
 
     def pre_softmax_scores(
         module, query, key, value, attention_mask, scaling=None, dropout=0.0, **kwargs
@@ -257,15 +271,7 @@ def _torch_models(args):
     AttentionInterface.register("pre_softmax_scores", pre_softmax_scores)
 
     def hf(c: BertConfig):
-        config = HFConfig(
-            vocab_size=c.vocab_size,
-            hidden_size=c.hidden_size,
-            num_hidden_layers=c.num_hidden_layers,
-            num_attention_heads=c.num_attention_heads,
-            intermediate_size=c.intermediate_size,
-            max_position_embeddings=c.max_position_embeddings,
-            num_labels=c.num_labels,
-        )
+        config = hf_config(c)
         config._attn_implementation = "pre_softmax_scores"
         return BertForSequenceClassification(config)
 
@@ -478,15 +484,9 @@ def main(argv=None) -> dict:
     args = parser.parse_args(argv)
 
     impl = args.impl
+    shape = {"teacher": args.teacher, "student": args.student}
     if impl == "side-by-side":
-        return report(
-            "step",
-            impl,
-            args,
-            teacher=args.teacher,
-            student=args.student,
-            **run_side_by_side(args),
-        )
+        return report("step", impl, args, **shape, **run_side_by_side(args))
     result = (
         run_kdzoo(args, cached=impl == "kdzoo-cached", keras_adamw=impl == "kdzoo-keras-adamw")
         if impl.startswith("kdzoo")
@@ -502,8 +502,7 @@ def main(argv=None) -> dict:
         "step",
         impl,
         args,
-        teacher=args.teacher,
-        student=args.student,
+        **shape,
         **result,
         step_gflop=counted / 1e9,
         achieved_gflops=achieved,
