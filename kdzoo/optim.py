@@ -110,7 +110,8 @@ class FusedAdamW(AdamW):
     as ``ε / √(1 − β₂ᵗ)``: torch adds ε after the bias correction, Keras before, and
     this keeps Keras's update. It is the one place kdzoo calls a backend's own API, as
     Keras's own torch optimizers do. Without torch's kernel (amsgrad, EMA, gradient
-    accumulation, or a torch without ``_fused_adamw_``), it falls back to Keras.
+    accumulation, or a torch without ``_fused_adamw_``) and inside ``torch.compile``
+    (a model compiled with ``jit_compile=True``), it falls back to Keras's arithmetic.
 
     :func:`make_optimizer` returns it by default on torch (``fused=False`` gives Keras's
     own AdamW). Its updates agree with Keras's to float rounding (tests/test_optim.py);
@@ -130,6 +131,11 @@ class FusedAdamW(AdamW):
             return False
         import torch
 
+        if torch.compiler.is_compiling():
+            # Inside torch.compile (``jit_compile=True`` on torch): torch's kernel updates
+            # the tensors in place, which the compiled graph rejects; Keras's arithmetic
+            # is traced instead, and the compiler fuses it.
+            return False
         return hasattr(torch, "_fused_adamw_")
 
     def _apply_weight_decay(self, variables):

@@ -96,6 +96,25 @@ def test_adamw_runs_torch_fused_kernel(monkeypatch):
     assert sorted(calls[:2]) == [(1, 0.0), (1, 0.01)] and len(calls) == 2 * STEPS
 
 
+@pytest.mark.skipif(BACKEND != "torch", reason="torch.compile is torch's")
+def test_adamw_steps_aside_inside_torch_compile():
+    """Inside ``torch.compile`` (a model compiled with ``jit_compile=True`` on torch)
+    the update is Keras's arithmetic, traced: torch's fused kernel updates the tensors
+    in place, which the compiled graph rejects. The compiled updates equal NumPy's."""
+    import torch
+
+    optimizer = FusedAdamW(learning_rate=1e-2, weight_decay=0.1, beta_2=0.98, epsilon=1e-6)
+    variables = _variables()
+    optimizer.exclude_from_weight_decay(var_names=["bias"])
+    optimizer.build(variables)
+    compiled = torch.compile(lambda grads: optimizer.apply(grads, variables))
+    expected = _numpy_adamw(lambda step: 1e-2, 0.1, 0.9, 0.98, 1e-6, None)
+    for step in range(STEPS):
+        compiled([keras.ops.convert_to_tensor(g) for g in _grads(step)])
+        for v, e in zip(variables, expected[step], strict=True):
+            np.testing.assert_allclose(to_numpy(v), e, rtol=1e-5, atol=1e-6, err_msg=f"step {step}")
+
+
 def test_make_optimizer_adamw_excludes_norms_and_biases():
     opt = make_optimizer("adamw", 1e-3, 10, fused=False)  # Keras's own AdamW
     assert isinstance(opt, keras.optimizers.AdamW) and not isinstance(opt, FusedAdamW)
