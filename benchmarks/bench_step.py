@@ -435,33 +435,26 @@ def run_side_by_side(args) -> dict:
     if os.environ.get("KERAS_BACKEND", "torch") != "torch":
         raise SystemExit("--impl side-by-side compares torch implementations: KERAS_BACKEND=torch")
     kdzoo, _ = kdzoo_step(args)
-    hand = torch_step(args)
-    times: dict[str, list[float]] = {"kdzoo": [], "torch": []}
+    steps = {"kdzoo": lambda: kdzoo()["loss"], "torch": torch_step(args)}  # each: the loss
+    times_ms: dict[str, list[float]] = {"kdzoo": [], "torch": []}
     losses: dict[str, float] = {}
 
     def one_round(i: int) -> None:
-        order = ("kdzoo", "torch") if i % 2 == 0 else ("torch", "kdzoo")
-        for name in order:
+        for name in steps if i % 2 == 0 else reversed(steps):
             start = time.perf_counter()
-            out = kdzoo() if name == "kdzoo" else hand()
-            times[name].append(time.perf_counter() - start)
-            losses[name] = out["loss"] if name == "kdzoo" else out
+            losses[name] = steps[name]()
+            times_ms[name].append(1000 * (time.perf_counter() - start))
 
-    n = args.warmup + args.runs
     if importlib.util.find_spec("textbrewer"):
-        times["textbrewer"] = run_textbrewer(args, between=one_round)["step_ms_all"]
-        times["textbrewer"] = [t / 1000 for t in times["textbrewer"]]
+        times_ms["textbrewer"] = run_textbrewer(args, between=one_round)["step_ms_all"]
     else:
-        for i in range(n):
+        for i in range(args.warmup + args.runs):
             one_round(i)
     assert all(np.isfinite(v) for v in losses.values()), losses
     return {
         "steps": {
-            name: {
-                "step_ms": _median_ms(ts[args.warmup :]),
-                "step_ms_all": [1000 * t for t in ts],
-            }
-            for name, ts in times.items()
+            name: {"step_ms": statistics.median(ts[args.warmup :]), "step_ms_all": ts}
+            for name, ts in times_ms.items()
         },
         "order": "per round: TextBrewer, then kdzoo and the hand-written loop in alternating order",
     }

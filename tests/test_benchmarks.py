@@ -244,19 +244,26 @@ def test_side_by_side_results_give_the_torch_ratios():
     assert "| hf | teacher (b) | 4500.0 | 1.0× | 1.00 | — |" in table
 
 
-def test_textbrewer_loop_is_timed_without_the_work_between_its_steps():
+def test_textbrewer_loop_is_timed_without_the_work_between_its_steps(monkeypatch):
     """_TimedBatches times each of the loop's steps from handing out the batch to the
-    next request, and runs ``between`` after each step outside that span."""
-    import time
+    next request, and runs ``between`` after each step outside that span (a fake clock:
+    each loop step takes 1 s, each ``between`` 100 s)."""
+    import types
 
+    clock = types.SimpleNamespace(now=0.0)
+    monkeypatch.setattr(bench_step, "time", types.SimpleNamespace(perf_counter=lambda: clock.now))
     seen = []
-    batches = bench_step._TimedBatches(
-        "batch", 3, between=lambda i: (seen.append(i), time.sleep(0.05))
-    )
-    for batch in batches:  # a "training loop" whose steps take no time
+
+    def between(i):
+        seen.append(i)
+        clock.now += 100
+
+    batches = bench_step._TimedBatches("batch", 3, between=between)
+    for batch in batches:  # the "training loop"
         assert batch == "batch"
+        clock.now += 1
     assert seen == [0, 1, 2] and len(batches) == 3
-    assert len(batches.times) == 3 and all(t < 0.05 for t in batches.times)
+    assert batches.times == [1.0, 1.0, 1.0]
 
 
 def test_targets_without_results_are_unmeasured_not_met():
