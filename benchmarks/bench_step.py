@@ -28,7 +28,11 @@ TextBrewer's ``GeneralDistiller`` trains them; batch 8, length 64; AdamW.
   per match) and ``kd_loss_type="ce"``, timed between the batches its loop asks for.
 - ``side-by-side`` (torch): ``kdzoo``, ``torch`` and ``textbrewer`` in one process, one
   step of each in turn; the ratios of targets 1a and 1c are taken from it, since
-  separate processes on a host whose speed drifts differ by several percent.
+  separate processes on a host whose speed drifts differ by several percent. With
+  ``--jit``, a fourth entry ``kdzoo-jit``: kdzoo's distiller compiled with
+  ``jit_compile=True`` (``torch.compile`` of the whole step, the optimizer's update
+  included); its first step, the compilation, is reported as ``compile_seconds`` and
+  kept out of the timing.
 
 Each run times one step; the result is the median of ``--runs`` steps after
 ``--warmup`` steps. The process also times a square float32 GEMM with the same
@@ -172,9 +176,10 @@ def gemm_peak_torch(n: int) -> float:
 # ----------------------------------------------------------------------------- kdzoo
 
 
-def kdzoo_step(args, cached: bool = False, keras_adamw: bool = False):
+def kdzoo_step(args, cached: bool = False, keras_adamw: bool = False, jit: bool = False):
     """Build kdzoo's distiller for the benchmark step; returns ``(step, info)``, where
-    ``step()`` runs one ``train_on_batch`` and returns its logs."""
+    ``step()`` runs one ``train_on_batch`` and returns its logs. ``jit``: compiled with
+    ``jit_compile=True``."""
     import keras
 
     from kdzoo import Distiller, get_method
@@ -189,7 +194,7 @@ def kdzoo_step(args, cached: bool = False, keras_adamw: bool = False):
     distiller = Distiller(method, teacher, student, stage="intermediate", seed=0)
     fused = False if keras_adamw else None  # None: kdzoo's default (fused on torch)
     optimizer = make_optimizer("adamw", 1e-4, constant=True, clipnorm=None, fused=fused)
-    distiller.compile(optimizer=optimizer)
+    distiller.compile(optimizer=optimizer, jit_compile=True if jit else "auto")
     batch = inputs(t_cfg, args.batch_size, args.length)
     y = batch.pop("labels")
     x = batch
@@ -426,17 +431,25 @@ def run_textbrewer(args, between=None) -> dict:
 
 
 def run_side_by_side(args) -> dict:
-    """kdzoo (torch), the hand-written loop and TextBrewer (when installed) in one
-    process, one step of each in turn, so that a host whose speed drifts moves all three
-    alike. kdzoo and the hand-written loop swap places every round; TextBrewer's loop
-    drives the rounds (each of its steps is followed by the other two)."""
+    """kdzoo (torch), the hand-written loop, TextBrewer (when installed) and, with
+    ``--jit``, kdzoo compiled, in one process, one step of each in turn, so that a host
+    whose speed drifts moves them all alike. TextBrewer's loop drives the rounds (each
+    of its steps is followed by one step of each of the others, in forward and reverse
+    order by turns)."""
     import importlib.util
 
     if os.environ.get("KERAS_BACKEND", "torch") != "torch":
         raise SystemExit("--impl side-by-side compares torch implementations: KERAS_BACKEND=torch")
     kdzoo, _ = kdzoo_step(args)
     steps = {"kdzoo": lambda: kdzoo()["loss"], "torch": torch_step(args)}  # each: the loss
-    times_ms: dict[str, list[float]] = {"kdzoo": [], "torch": []}
+    extra: dict[str, dict] = {}
+    if args.jit:
+        compiled, _ = kdzoo_step(args, jit=True)
+        start = time.perf_counter()
+        compiled()  # the first call compiles
+        extra["kdzoo-jit"] = {"compile_seconds": time.perf_counter() - start}
+        steps["kdzoo-jit"] = lambda: compiled()["loss"]
+    times_ms: dict[str, list[float]] = {name: [] for name in steps}
     losses: dict[str, float] = {}
 
     def one_round(i: int) -> None:
@@ -453,10 +466,15 @@ def run_side_by_side(args) -> dict:
     assert all(np.isfinite(v) for v in losses.values()), losses
     return {
         "steps": {
-            name: {"step_ms": statistics.median(ts[args.warmup :]), "step_ms_all": ts}
+            name: {
+                "step_ms": statistics.median(ts[args.warmup :]),
+                "step_ms_all": ts,
+                **extra.get(name, {}),
+            }
             for name, ts in times_ms.items()
         },
-        "order": "per round: TextBrewer, then kdzoo and the hand-written loop in alternating order",
+        "order": "per round: TextBrewer, then the others (kdzoo, the hand-written loop, "
+        "kdzoo-jit with --jit), in forward and reverse order by turns",
     }
 
 
@@ -474,6 +492,11 @@ def main(argv=None) -> dict:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--gemm-size", type=int, default=2048)
+    parser.add_argument(
+        "--jit",
+        action="store_true",
+        help="side-by-side: also time kdzoo compiled with jit_compile=True (torch.compile)",
+    )
     args = parser.parse_args(argv)
 
     impl = args.impl

@@ -30,7 +30,7 @@ from kdzoo._io import atomic_write, write_json
 from kdzoo.distillers import Distiller
 from kdzoo.distribute import SyncBack, scope
 from kdzoo.distribute import resolve as resolve_distribution
-from kdzoo.training import StopOnNonFiniteLoss, fit, num_examples
+from kdzoo.training import StopOnNonFiniteLoss, fit, jit_compile_setting, num_examples
 from kdzoo.zoo.base import Method, get_method
 
 __all__ = ["DistillResult", "distill", "load_state", "save_state"]
@@ -261,6 +261,7 @@ def distill(
     resume: bool = True,
     verbose: int | str = "auto",
     distribution=None,
+    jit_compile: bool | str = "auto",
     **config: Any,
 ) -> DistillResult:
     """Distil ``teacher`` into ``student`` with ``method``, stage after stage.
@@ -314,11 +315,16 @@ def distill(
             ``batch_size`` stays the global batch (each replica gets
             ``batch_size / replicas``) and the learning rate is not scaled. The teacher
             and student are replicated; the caller's student gets the trained weights.
+        jit_compile: compile every stage's training step, as ``keras.Model.compile``
+            does (:func:`kdzoo.training.jit_compile_setting`): ``"auto"`` (Keras's
+            default), ``True`` (``torch.compile`` on torch, XLA on tensorflow: pays off
+            on long runs, since the first step compiles) or ``False``.
         **config: fields of the method's config dataclass, e.g. ``temperature=2``.
 
     Returns:
         A :class:`DistillResult`.
     """
+    jit_compile = jit_compile_setting(jit_compile)
     keras.utils.set_random_seed(seed)
     method = get_method(method, **config)
     if tokenizer is not None:
@@ -393,7 +399,7 @@ def distill(
             optimizer = method.optimizer(stage, steps, layers)
             if plan is not None:
                 optimizer = plan.prepare_optimizer(optimizer)
-            distiller.compile(optimizer=optimizer)
+            distiller.compile(optimizer=optimizer, jit_compile=jit_compile)
             progress = None if checkpoint_dir is None else checkpoint_dir / f"{stage}-progress.npz"
             # A resumed run assigns every variable before fit: build them all first (always,
             # so that a run draws the same random numbers with and without checkpoints).

@@ -171,6 +171,7 @@ class _Prepared:
     verbose: int = 0
     _teacher_inputs: dict = field(default_factory=dict, repr=False)
     distribution: Any = None  # a kdzoo.distribute.DataParallel, or None
+    jit_compile: bool | str = "auto"  # every training step's, as kdzoo.distill's
 
     @functools.cached_property
     def words(self):
@@ -684,6 +685,7 @@ def compare(
     plot: bool = True,
     verbose: int = 1,
     distribution=None,
+    jit_compile: bool | str = "auto",
 ) -> Results:
     """Run ``methods`` on ``task`` over ``seeds`` and tabulate them; see the module doc.
 
@@ -726,6 +728,10 @@ def compare(
             :func:`kdzoo.distribute.data_parallel`); the budget's batch sizes are global
             batches and the learning rates are not scaled. Timings then measure the
             distributed run; inference latency is still measured on one device.
+        jit_compile: compile every run's training step, as :func:`kdzoo.distill`
+            does (``"auto"``, ``True`` or ``False``). The training times include the
+            compilation, which on torch takes about a minute per run for BERT-sized
+            models: worth it on long runs only.
         verbose: 0 silent; 1 the overall progress bar (method x seed) and one Keras line
             per epoch; 2 also Keras's progress bar within each epoch.
 
@@ -741,6 +747,7 @@ def compare(
 
     from kdzoo.data.base import get_spec
     from kdzoo.distribute import resolve as resolve_distribution
+    from kdzoo.training import jit_compile_setting
     from kdzoo.zoo.base import get_method
 
     budget = get_budget(budget)
@@ -751,6 +758,7 @@ def compare(
         get_method(name)  # unknown names raise, listing the valid ones
     spec = get_spec(task)  # unknown tasks raise, listing the valid ones
     plan_dp = resolve_distribution(distribution)  # torch refuses here, before any work
+    jit_compile = jit_compile_setting(jit_compile)
     seeds = [int(s) for s in seeds]
     config = {k: dict(v) for k, v in (config or {}).items()}
     for what, given in (("config", config), ("stages", stages or {})):
@@ -775,6 +783,7 @@ def compare(
 
     prep = _prepare(task, teacher, budget, dict(task_kwargs or {}), corpus, max_length, verbose)
     prep.distribution = plan_dp
+    prep.jit_compile = jit_compile
     plans = [
         _plan(name, student, budget, config.get(name, {}), prep, augment, (stages or {}).get(name))
         for name in methods
@@ -1155,10 +1164,14 @@ def _expected_warnings():
         yield
 
 
-def _distribution_note(prep) -> dict:
-    """A data-parallel run's engine and devices, for the run's recorded configuration."""
+def _execution_note(prep) -> dict:
+    """How a run's steps ran, where it differs from the default, for the run's recorded
+    configuration: a data-parallel run's engine and devices; a compiled step."""
     plan = prep.distribution
-    return {} if plan is None else {"distribution": plan.describe()}
+    note = {} if plan is None else {"distribution": plan.describe()}
+    if prep.jit_compile != "auto":
+        note["jit_compile"] = prep.jit_compile
+    return note
 
 
 def _run_dir(output_dir: Path, name: str, seed: int) -> Path:
@@ -1191,7 +1204,7 @@ def _student_only_run(name, preset, seed, prep, budget, output_dir, verbose) -> 
         "learning_rate": lr,
         "epochs": epochs,
         "sequence_length": prep.sequence_length(bilstm),
-        **_distribution_note(prep),
+        **_execution_note(prep),
     }
     log(f"start {name} seed {seed}: {config}")
     keras.utils.set_random_seed(seed)
@@ -1218,6 +1231,7 @@ def _student_only_run(name, preset, seed, prep, budget, output_dir, verbose) -> 
         checkpoint=run_dir / "checkpoint" / "task-progress.npz",
         checkpoint_every=CHECKPOINT_EVERY,
         distribution=prep.distribution,
+        jit_compile=prep.jit_compile,
     )
     seconds = _training_seconds(run_dir / "checkpoint" / "task-progress.npz")
     student.save_weights(str(run_dir / "student.weights.h5"))
@@ -1267,6 +1281,7 @@ def _general_stage(plan, prep, output_dir, verbose) -> dict | None:
             checkpoint_every=CHECKPOINT_EVERY,
             verbose=_keras_verbose(verbose),
             distribution=prep.distribution,
+            jit_compile=prep.jit_compile,
         )
     info = {
         "seconds": sum(result.seconds.values()),
@@ -1321,7 +1336,7 @@ def _method_run(plan, seed, prep, budget, output_dir, verbose, augment=None) -> 
         "batch_size": {s: plan["batch_size"][s] for s in plan["stages"]},
         "general stage": "ran once, shared by seeds" if general else "skipped (no corpus)",
         "sequence_length": prep.sequence_length(bilstm),
-        **_distribution_note(prep),
+        **_execution_note(prep),
     }
     if skipped:
         config["skipped stages"] = skipped
@@ -1361,6 +1376,7 @@ def _method_run(plan, seed, prep, budget, output_dir, verbose, augment=None) -> 
             checkpoint_every=CHECKPOINT_EVERY,
             verbose=_keras_verbose(verbose),
             distribution=prep.distribution,
+            jit_compile=prep.jit_compile,
         )
     seconds = sum(result.seconds.values()) + general_info.get("seconds", 0.0)
     n_rows = num_examples(x)

@@ -12,6 +12,10 @@ torch, tensorflow and jax::
     d.fit(x, y, epochs=3)            # logs loss, attention_loss, hidden_loss, ...
     d.student.save("student.keras")  # the student alone
 
+``compile(..., jit_compile=True)`` compiles the whole step, the optimizer's update
+included (``torch.compile`` on torch, XLA on tensorflow; jax always jits it); see
+:func:`kdzoo.training.jit_compile_setting` for when that pays off.
+
 Where kdzoo goes beyond ``keras.distillation``: its ``Distiller`` matches one
 final output (``LogitsDistillation``) or named layer outputs of functional models
 (``FeatureDistillation``). kdzoo's methods need the internals of subclassed models

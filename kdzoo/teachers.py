@@ -179,6 +179,7 @@ def finetune(
     checkpoint: str | os.PathLike | None = None,
     checkpoint_every: int | None = None,
     distribution=None,
+    jit_compile: bool | str = "auto",
 ) -> dict[str, list[float]]:
     """Fine-tune a classifier (or regressor) on labelled data with AdamW and warm-up.
 
@@ -199,6 +200,7 @@ def finetune(
         distribution: data-parallel, as in :func:`kdzoo.distill` (``batch_size`` is
             the global batch); the model is replicated and ``model`` gets the trained
             weights after every epoch.
+        jit_compile: compile the training step, as in :func:`kdzoo.distill`.
 
     Returns:
         Keras's ``History.history`` (every epoch, those before a resume included).
@@ -207,7 +209,9 @@ def finetune(
 
     from kdzoo.distribute import SyncBack, resolve, scope
     from kdzoo.optim import make_optimizer
+    from kdzoo.training import jit_compile_setting
 
+    jit_compile = jit_compile_setting(jit_compile)
     regression = model.config.num_labels == 1
     steps = math.ceil(len(y) / batch_size) * epochs
     plan, caller = resolve(distribution), model
@@ -223,6 +227,7 @@ def finetune(
             if regression
             else keras.losses.SparseCategoricalCrossentropy(from_logits=True),
             metrics=[] if regression else ["accuracy"],
+            jit_compile=jit_compile,
         )
     if seed is not None or checkpoint is not None or plan is not None:
         from kdzoo.training import StopOnNonFiniteLoss, fit

@@ -57,6 +57,7 @@ __all__ = [
     "build_for_fit",
     "build_optimizer",
     "fit",
+    "jit_compile_setting",
     "num_examples",
     "read_checkpoint",
 ]
@@ -190,6 +191,26 @@ class StopOnNonFiniteLoss(keras.callbacks.Callback):
 
 
 # --------------------------------------------------------------------------- checkpoints
+
+
+def jit_compile_setting(value) -> bool | str:
+    """Check a ``jit_compile`` argument and return it for ``keras.Model.compile``.
+
+    ``"auto"`` is Keras's default: torch runs the step eagerly, tensorflow traces it with
+    ``tf.function`` (XLA only where a GPU is present), jax always jits it. ``True``
+    compiles the step: ``torch.compile`` on torch (a one-off compilation of about a
+    minute and a half for a BERT-base teacher and TinyBERT4 student on 2 CPU cores, then
+    steps about a fifth faster; see ``benchmarks/README.md``), XLA on tensorflow.
+    ``False`` runs it without compilation (on jax, un-jitted: slow). A compiled step is
+    compiled again for each new input shape: a smaller last batch costs one more
+    compilation (on torch, one with a dynamic batch size that serves every later size).
+
+    Raises:
+        ValueError: anything but ``True``, ``False`` or ``"auto"``.
+    """
+    if value is True or value is False or value == "auto":
+        return value
+    raise ValueError(f"jit_compile takes True, False or 'auto', not {value!r}.")
 
 
 def build_optimizer(model: keras.Model) -> None:

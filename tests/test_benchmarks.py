@@ -240,8 +240,33 @@ def test_side_by_side_results_give_the_torch_ratios():
             ],
         }
     )
-    assert "| kdzoo | 840.0 | 1.00 |" in table and "| textbrewer | 860.0 | 0.98 |" in table
+    assert "| kdzoo | 840.0 | 1.00 | — |" in table and "| textbrewer | 860.0 | 0.98 | — |" in table
     assert "| hf | teacher (b) | 4500.0 | 1.0× | 1.00 | — |" in table
+
+
+@pytest.mark.parametrize("jit_ms, picked", [(700.0, "kdzoo-jit"), (900.0, "kdzoo")])
+def test_a_compiled_kdzoo_step_gives_1a_and_1c_where_it_is_faster(jit_ms, picked):
+    """With --jit the side-by-side step also times kdzoo compiled (jit_compile=True); 1a
+    and 1c take kdzoo's faster torch step and say which, and the table shows both with
+    the compilation's seconds."""
+    steps = {
+        "kdzoo": {"step_ms": 840.0},
+        "torch": {"step_ms": 800.0},
+        "textbrewer": {"step_ms": 860.0},
+        "kdzoo-jit": {"step_ms": jit_ms, "compile_seconds": 94.4},
+    }
+    results = [{"measure": "step", "impl": "side-by-side", "backend": "torch", "steps": steps}]
+    rows = {r["id"]: r for r in harness.ratios(results)}
+    how = "torch, jit_compile=True" if picked == "kdzoo-jit" else "torch"
+    for tid, ref in (("1a", "torch"), ("1c", "textbrewer")):
+        ours = steps[picked]["step_ms"]
+        assert rows[tid]["value"] == pytest.approx(ours / steps[ref]["step_ms"]), tid
+        assert rows[tid]["backend"] == f"{how}, one process", tid
+    table = harness.markdown(
+        {"smoke": False, "runs": 5, "date": "today", "command": "python -m benchmarks",
+         "machine": {}, "targets": list(rows.values()), "results": results}
+    )  # fmt: skip
+    assert f"| kdzoo-jit | {jit_ms:.1f} | {840 / jit_ms:.2f} | 94 |" in table
 
 
 def test_textbrewer_loop_is_timed_without_the_work_between_its_steps(monkeypatch):

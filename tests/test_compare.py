@@ -203,6 +203,7 @@ def test_another_configuration_is_refused_unless_overwrite(six, teacher):
         kdzoo.compare(**changed)
 
 
+@pytest.mark.orchestration
 def test_overwrite_replaces_the_old_results(teacher, tmp_path):
     kw = dict(task="synth-sentiment", teacher=teacher, student=SAME_WIDTH, seeds=(0,))
     kw.update(budget="smoke", output_dir=tmp_path, plot=False, verbose=0, student_only=False)
@@ -767,3 +768,39 @@ def test_ablate_tabulates_variants_beside_the_paper(teacher, tmp_path, monkeypat
     assert again.table.loc["TinyBERT4", "mean"] == t.loc["TinyBERT4", "mean"]
     with pytest.raises(ValueError, match="unknown key"):
         kdzoo.ablate("tinybert", {"x": {"epochs": 3}}, **call)
+
+
+@pytest.mark.orchestration
+def test_jit_compile_reaches_every_run_and_is_recorded(teacher, tmp_path, monkeypatch):
+    """compare(jit_compile=True) reaches the distillation and the student-only
+    fine-tuning, and each run's recorded configuration says so. The runs train
+    uncompiled here (the wrappers record the value, then pass "auto"): compiling is
+    tested in test_jit."""
+    from kdzoo import api, teachers
+
+    seen = []
+
+    def recording(real):
+        def call(*args, jit_compile="auto", **kwargs):
+            seen.append((real.__name__, jit_compile))
+            return real(*args, jit_compile="auto", **kwargs)
+
+        return call
+
+    monkeypatch.setattr(api, "distill", recording(api.distill))
+    monkeypatch.setattr(teachers, "finetune", recording(teachers.finetune))
+    call = _one_seed(teacher, ["kd"], student_only=True, output_dir=tmp_path)
+    table = kdzoo.compare(**call, jit_compile=True).table
+    assert seen == [("finetune", True), ("distill", True)]
+    for row in ("student-only (micro-2l-32h)", "kd"):
+        assert json.loads(table.loc[row, "config"])["jit_compile"] is True
+
+
+def test_cli_jit_compile_flag_becomes_the_compare_argument():
+    from kdzoo.cli import _run_options, build_parser
+
+    def parse(*flags):
+        args = ["compare", "--task", "synth-nli", "--out", "x", *flags]
+        return _run_options(build_parser().parse_args(args))["jit_compile"]
+
+    assert parse() == "auto" and parse("--jit-compile") is True

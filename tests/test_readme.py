@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
+
 from kdzoo.models import PRESETS, BertConfig
 
 README = (Path(__file__).parents[1] / "README.md").read_text()
@@ -37,8 +39,11 @@ def test_ci_runs_the_readme_commands():
     assert "constraints.txt" in README.split("<!-- ci:setup", 1)[1].split("```", 2)[1]
 
 
+@pytest.mark.orchestration
 def test_five_line_distill_example_runs(tmp_path):
-    """Execute the README's kdzoo.distill block, with a local checkpoint for the path."""
+    """Execute the README's kdzoo.distill block, with a local checkpoint for the path.
+    In the torch env only: the three TinyBERT stages it runs are trained on every
+    backend by test_methods.py::test_distill_runs_all_tinybert_stages_with_corpus."""
     import method_cases as mc
 
     from kdzoo.models import BertModel, to_hf
