@@ -32,7 +32,8 @@ TextBrewer's ``GeneralDistiller`` trains them; batch 8, length 64; AdamW.
   ``--jit``, a fourth entry ``kdzoo-jit``: kdzoo's distiller compiled with
   ``jit_compile=True`` (``torch.compile`` of the whole step, the optimizer's update
   included); its first step, the compilation, is reported as ``compile_seconds`` and
-  kept out of the timing.
+  kept out of the timing (so is its second, which compiles again: it is a warm-up step,
+  its time in ``step_ms_all``).
 
 Each run times one step; the result is the median of ``--runs`` steps after
 ``--warmup`` steps. The process also times a square float32 GEMM with the same

@@ -246,8 +246,9 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
         "--jit-compile",
         action="store_true",
         help="compile every training step (torch.compile on torch, XLA on tensorflow; jax "
-        "always compiles): the first step of each run compiles, about a minute for "
-        "BERT-sized models on torch, and later steps run faster. Worth it on long runs",
+        "always compiles): each run first compiles, about 3 minutes on torch with 2 CPU "
+        "cores, then its steps run faster (13%% for BERT-base -> TinyBERT4). Worth it "
+        "beyond a few thousand steps",
     )
     p.add_argument("--quiet", action="store_true", help="no progress bars")
 

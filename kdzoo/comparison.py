@@ -730,8 +730,8 @@ def compare(
             distributed run; inference latency is still measured on one device.
         jit_compile: compile every run's training step, as :func:`kdzoo.distill`
             does (``"auto"``, ``True`` or ``False``). The training times include the
-            compilation, which on torch takes about a minute per run for BERT-sized
-            models: worth it on long runs only.
+            compilation, which on torch takes about 3 minutes per run and stage on 2 CPU
+            cores whatever the model's size: worth it on long runs only.
         verbose: 0 silent; 1 the overall progress bar (method x seed) and one Keras line
             per epoch; 2 also Keras's progress bar within each epoch.
 

@@ -198,9 +198,11 @@ def jit_compile_setting(value) -> bool | str:
 
     ``"auto"`` is Keras's default: torch runs the step eagerly, tensorflow traces it with
     ``tf.function`` (XLA only where a GPU is present), jax always jits it. ``True``
-    compiles the step: ``torch.compile`` on torch (a one-off compilation of about a
-    minute and a half for a BERT-base teacher and TinyBERT4 student on 2 CPU cores, then
-    steps about a fifth faster; see ``benchmarks/README.md``), XLA on tensorflow.
+    compiles the step: ``torch.compile`` on torch, XLA on tensorflow. On torch the
+    compilation is mostly tracing Keras's Python, so it hardly depends on the model's
+    size: about 3 minutes on 2 CPU cores (the first two steps both compile), after which
+    a BERT-base → TinyBERT4 step runs about 13 % faster (690 against 790 ms;
+    ``benchmarks/README.md``), so it pays off after about 2,000 steps.
     ``False`` runs it without compilation (on jax, un-jitted: slow). A compiled step is
     compiled again for each new input shape: a smaller last batch costs one more
     compilation (on torch, one with a dynamic batch size that serves every later size).
