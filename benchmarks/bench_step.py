@@ -213,6 +213,8 @@ def kdzoo_step(args, cached: bool = False, keras_adamw: bool = False, jit: bool 
             # Epochs two onward: the same call finds the file and reads it back.
             x = cache.attach(x, cache.teacher_outputs(teacher, x, progress=False, **wanted))
 
+    distiller.prepare(x, y)  # as kdzoo.distill does before fit
+
     def step():
         return distiller.train_on_batch(x, y, return_dict=True)  # values are Python floats
 

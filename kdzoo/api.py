@@ -401,9 +401,9 @@ def distill(
                 optimizer = plan.prepare_optimizer(optimizer)
             distiller.compile(optimizer=optimizer, jit_compile=jit_compile)
             progress = None if checkpoint_dir is None else checkpoint_dir / f"{stage}-progress.npz"
-            # A resumed run assigns every variable before fit: build them all first (always,
-            # so that a run draws the same random numbers with and without checkpoints).
-            distiller(keras.tree.map_structure(lambda a: a[:2], x), training=False)
+            # Every variable built and every layer called once before fit (always, so that
+            # a run draws the same random numbers with and without checkpoints).
+            distiller.prepare(x, y)
             run = fit(
                 distiller,
                 x,

@@ -9,6 +9,7 @@ torch, tensorflow and jax::
     method = kdzoo.get_method("tinybert")
     d = Distiller(method, teacher, student, stage="intermediate")
     d.compile(optimizer=method.optimizer("intermediate", total_steps, d.aux_layers))
+    d.prepare(x, y)                  # builds everything, runs it once (as kdzoo.distill)
     d.fit(x, y, epochs=3)            # logs loss, attention_loss, hidden_loss, ...
     d.student.save("student.keras")  # the student alone
 
@@ -120,6 +121,38 @@ class Distiller(keras.Model):
         (:func:`kdzoo.training.build_optimizer`: tensorflow traces the step once, not
         twice)."""
         super().compile(*args, **kwargs)
+        build_optimizer(self)
+
+    def prepare(self, x, y=None) -> None:
+        """Run everything the training step runs, once, eagerly, on the first two rows
+        of ``x`` in inference mode: the student, the teacher (or its cached outputs) and
+        the method's losses; then build the optimizer. :func:`kdzoo.distill` calls it
+        before every stage.
+
+        It builds every variable before ``fit`` (a resumed run assigns them all first),
+        meets a wrong input (a cache without the stage's layers, say) before any
+        training, and names every layer's scope: Keras names a layer's scope at its
+        first call, and a weightless layer (a ``Dropout``) first called inside a step
+        compiled by ``torch.compile`` (``jit_compile=True``) changes the model's state
+        there, one of the guards that make the second step compile again. (Two more are
+        Keras's: its torch trainer's ``zero_grad`` finds no gradients on the first step
+        only, and its optimizer's ``apply`` changes state on the first call; so on
+        torch the second step still compiles, ``benchmarks/README.md``.) It updates no
+        metric and leaves the random state as it found it (inference mode draws no
+        dropout; DistilBERT's masking, which draws in every mode, is rewound): a run is
+        the same with and without it.
+
+        Args:
+            x: the distiller's inputs (any number of rows; two are used).
+            y: the labels, or None.
+        """
+        x = tree.map_structure(lambda a: a[:2], x)
+        y = None if y is None else tree.map_structure(lambda a: a[:2], y)
+        seed_state = ops.copy(self.seed_generator.state.value)  # DistilBERT masks anyway
+        y_pred = self(x, training=False)
+        teacher_out = self.teacher_outputs(x, y_pred, training=False)
+        self.method.loss_terms(self.stage, x, y, teacher_out, y_pred, self.aux_layers, False)
+        self.seed_generator.state.assign(seed_state)
         build_optimizer(self)
 
     # -- inputs -------------------------------------------------------------------------

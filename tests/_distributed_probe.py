@@ -9,7 +9,7 @@ into 2 logical devices here. Both runs of a case use the same global batch (2·b
 the same data order and the same initial weights, one epoch per stage. Three cases:
 ``live`` runs TinyBERT's two task stages with the teacher every step; ``lad`` distils
 with LAD (its gates trained by a second optimizer, Keras's MultiOptimizer);
-``cached-clipped`` reads the teacher's outputs from a
+``cached-clipped`` runs the intermediate stage on the teacher's outputs read from a
 :class:`kdzoo.data.cache.TeacherCache` and clips every gradient tensor to a norm of
 1e-3, so that clipping acts on every step (it must see the global batch's gradient,
 not a replica's). Writes OUT/<case>.json with both runs' first steps, the largest
@@ -92,6 +92,8 @@ def case(out: Path, mode: str) -> None:
             teacher,
             student,
             data=(x, y),
+            # The cache's stage: the mapped hidden states and attention scores.
+            stages=["intermediate"] if mode == "cached-clipped" else None,
             epochs=1,
             batch_size=BATCH,
             seed=0,

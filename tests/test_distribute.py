@@ -5,7 +5,8 @@ and tensorflow two logical CPUs; both must be set before the backend starts, so 
 runs happen in a subprocess (tests/_distributed_probe.py). Each case compares a
 distillation over 2 devices, global batch 8, with the same run on 1 device with batch
 8: TinyBERT's two task stages with the teacher live; LAD (its gates on a second
-optimizer); TinyBERT from cached teacher outputs with clipping on every step. And
+optimizer); TinyBERT's intermediate stage from cached teacher outputs with clipping on
+every step. And
 ``kdzoo.compare(distribution=2)`` runs a method and a student-only row.
 """
 
@@ -56,7 +57,7 @@ def test_two_devices_match_one_device(probe, case):
             "tensorflow": "tf.distribute.MirroredStrategy",
         }[BACKEND]
     )
-    stages = ["task"] if case == "lad" else ["intermediate", "prediction"]
+    stages = {"live": ["intermediate", "prediction"], "lad": ["task"]}.get(case, ["intermediate"])
     assert d["batch_size"] == {s: {"global": 8, "per_replica": 4} for s in stages}
     assert result["one_distribution"] is None
     assert result["moved"]  # both runs trained

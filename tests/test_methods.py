@@ -112,6 +112,50 @@ def test_compile_builds_the_optimizer_so_the_step_is_traced_once(name, monkeypat
     assert len(d.optimizer.variables) == variables
 
 
+def _scope_names(d) -> dict:
+    """Every layer's Keras name scope (``_parent_path``: None until a layer without
+    weights is first called; a layer the step never calls keeps None)."""
+    models = [d.teacher, d.student, *d.aux_layers.values()]
+    return {
+        (m.name, i, lay.name): lay._parent_path
+        for m in models
+        for i, lay in enumerate(m._flatten_layers())
+    }
+
+
+# Keras names a layer's scope in the same Python on every backend: each case runs in the
+# torch env, where it matters (torch.compile guards on it); tensorflow and jax run the
+# one stage whose prepare draws random numbers and must rewind the backend's seed state.
+PREPARE_CASES = [
+    c if c == ("distilbert", "general") else pytest.param(*c, marks=pytest.mark.orchestration)
+    for c in CASES
+]
+
+
+@pytest.mark.parametrize(("name", "stage"), PREPARE_CASES)
+def test_prepare_runs_what_the_step_runs(name, stage):
+    """After ``prepare`` a training step sets no layer's name scope: a scope set inside
+    a step compiled by ``torch.compile`` is one of the guards that make it compile again
+    (kdzoo's; Keras's own trainer and optimizer keep two more, see ``prepare``). Eager
+    step here: the same Python runs.
+    ``prepare`` leaves the random state alone: the step's losses are those without it
+    (DistilBERT's general stage masks in inference mode too)."""
+    d, x, y, _ = run_stage(name, stage, seed=3)
+    d.compile(optimizer=d.optimizer, run_eagerly=True)
+    d.prepare(x, y)
+    before = _scope_names(d)
+    logs = d.train_on_batch(_rows(x, 8), _rows(y, 8), return_dict=True)
+    assert _scope_names(d) == before
+
+    fresh, x, y, _ = run_stage(name, stage, seed=3)
+    fresh.compile(optimizer=fresh.optimizer, run_eagerly=True)
+    assert fresh.train_on_batch(_rows(x, 8), _rows(y, 8), return_dict=True) == logs
+
+
+def _rows(a, n):
+    return None if a is None else keras.tree.map_structure(lambda v: v[:n], a)
+
+
 def test_which_stages_need_gold_labels():
     assert get_method("kd").uses_labels("task")
     assert not get_method("bilstm").uses_labels("task")  # alpha = 0: MSE on logits only
